@@ -1,0 +1,154 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Keys a provider's credentials Secret must hold.
+const (
+	// QuantConnectUserIDKey is the Secret key of the QuantConnect user id.
+	QuantConnectUserIDKey = "userID"
+	// QuantConnectAPITokenKey is the Secret key of the QuantConnect API token.
+	QuantConnectAPITokenKey = "apiToken"
+	// AppHarborAccessTokenKey is the Secret key of the AppHarbor OAuth2 token.
+	AppHarborAccessTokenKey = "accessToken"
+	// WebTranslateItOrganizationTokenKey is the Secret key of the
+	// WebTranslateIt read-write organization API token.
+	WebTranslateItOrganizationTokenKey = "organizationToken"
+)
+
+// QuantConnectConfig says where the QuantConnect API is and how to log in.
+type QuantConnectConfig struct {
+	// baseURL of the QuantConnect API v2, including its /api/v2 path.
+	// +optional
+	// +kubebuilder:default="https://www.quantconnect.com/api/v2"
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHost() != ''",message="baseURL must be an absolute http or https URL"
+	BaseURL string `json:"baseURL,omitempty"`
+
+	// credentialsSecretRef names the Secret holding the keys userID and
+	// apiToken. The token is only ever sent hashed with a timestamp.
+	// +required
+	CredentialsSecretRef SecretReference `json:"credentialsSecretRef"`
+}
+
+// AppHarborConfig says where the AppHarbor API is and how to log in.
+type AppHarborConfig struct {
+	// baseURL of the AppHarbor API.
+	// +optional
+	// +kubebuilder:default="https://appharbor.com"
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHost() != ''",message="baseURL must be an absolute http or https URL"
+	BaseURL string `json:"baseURL,omitempty"`
+
+	// credentialsSecretRef names the Secret holding the key accessToken, an
+	// AppHarbor OAuth2 access token.
+	// +required
+	CredentialsSecretRef SecretReference `json:"credentialsSecretRef"`
+}
+
+// WebTranslateItConfig says where the WebTranslateIt API is and which
+// organization to act on.
+type WebTranslateItConfig struct {
+	// baseURL of the WebTranslateIt API.
+	// +optional
+	// +kubebuilder:default="https://webtranslateit.com"
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHost() != ''",message="baseURL must be an absolute http or https URL"
+	BaseURL string `json:"baseURL,omitempty"`
+
+	// credentialsSecretRef names the Secret holding the key
+	// organizationToken, the organization's read-write API token. The token
+	// selects the organization, so one ProviderConfig serves one organization.
+	// +required
+	CredentialsSecretRef SecretReference `json:"credentialsSecretRef"`
+}
+
+// ProviderConfigSpec says which provider to talk to, where it is and which
+// Secret holds its credentials.
+// +kubebuilder:validation:XValidation:rule="[has(self.quantConnect), has(self.appHarbor), has(self.webTranslateIt)].filter(x, x).size() == 1",message="exactly one of quantConnect, appHarbor or webTranslateIt must be set"
+type ProviderConfigSpec struct {
+	// syncInterval is how often a Ready Collaborator using this
+	// ProviderConfig is read again from the provider, so that changes made
+	// outside Kubernetes are detected and corrected. A positive duration such
+	// as 30s, 10m or 1h.
+	// +optional
+	// +kubebuilder:default="10m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="syncInterval must be a positive duration such as 10m"
+	SyncInterval *metav1.Duration `json:"syncInterval,omitempty"`
+
+	// quantConnect configures QuantConnect project collaboration.
+	// +optional
+	QuantConnect *QuantConnectConfig `json:"quantConnect,omitempty"`
+
+	// appHarbor configures AppHarbor application collaboration.
+	// +optional
+	AppHarbor *AppHarborConfig `json:"appHarbor,omitempty"`
+
+	// webTranslateIt configures WebTranslateIt organization collaboration.
+	// +optional
+	WebTranslateIt *WebTranslateItConfig `json:"webTranslateIt,omitempty"`
+}
+
+// ProviderConfigStatus is what the operator last observed of a
+// ProviderConfig.
+type ProviderConfigStatus struct {
+	// observedGeneration is the metadata.generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// provider is the name of the configured provider (QuantConnect,
+	// AppHarbor or WebTranslateIt), written by the controller for display.
+	// +optional
+	Provider string `json:"provider,omitempty"`
+
+	// conditions: Ready is True when the Secret exists, has its keys, and
+	// the provider accepted them where it offers a check.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ProviderConfig says where a provider's API is and which Secret logs in to
+// it. Collaborators in the same namespace reference it by name.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:categories=collaboration,shortName=pc
+// +kubebuilder:printcolumn:name="Provider",type=string,JSONPath=`.status.provider`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ProviderConfig struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec says which provider, where, and with which credentials.
+	// +required
+	Spec ProviderConfigSpec `json:"spec"`
+
+	// status is what the operator last observed.
+	// +optional
+	Status ProviderConfigStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// ProviderConfigList is a list of ProviderConfigs.
+type ProviderConfigList struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// items are the ProviderConfigs.
+	Items []ProviderConfig `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ProviderConfig{}, &ProviderConfigList{})
+}

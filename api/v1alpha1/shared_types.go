@@ -42,3 +42,43 @@ type ProviderConfigReference struct {
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
 }
+
+// ProviderName says which provider block the spec sets, or "" when none is
+// (the schema refuses that, so "" means an object that bypassed it).
+func (s *CollaboratorSpec) ProviderName() string {
+	switch {
+	case s.QuantConnect != nil:
+		return ProviderQuantConnect
+	case s.AppHarbor != nil:
+		return ProviderAppHarbor
+	case s.WebTranslateIt != nil:
+		return ProviderWebTranslateIt
+	}
+	return ""
+}
+
+// Endpoint is where a ProviderConfig points: the provider, its base URL and
+// the Secret with its credentials.
+type Endpoint struct {
+	// Provider is ProviderQuantConnect, ProviderAppHarbor or
+	// ProviderWebTranslateIt.
+	Provider string
+	// BaseURL is the provider API's base URL.
+	BaseURL string
+	// SecretName names the credentials Secret in the same namespace.
+	SecretName string
+}
+
+// Endpoint returns the configured provider block's settings, or ok=false
+// when no block is set.
+func (s *ProviderConfigSpec) Endpoint() (e Endpoint, ok bool) {
+	switch {
+	case s.QuantConnect != nil:
+		return Endpoint{ProviderQuantConnect, s.QuantConnect.BaseURL, s.QuantConnect.CredentialsSecretRef.Name}, true
+	case s.AppHarbor != nil:
+		return Endpoint{ProviderAppHarbor, s.AppHarbor.BaseURL, s.AppHarbor.CredentialsSecretRef.Name}, true
+	case s.WebTranslateIt != nil:
+		return Endpoint{ProviderWebTranslateIt, s.WebTranslateIt.BaseURL, s.WebTranslateIt.CredentialsSecretRef.Name}, true
+	}
+	return Endpoint{}, false
+}

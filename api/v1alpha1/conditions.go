@@ -1,0 +1,69 @@
+package v1alpha1
+
+// Condition types. They follow the kstatus conventions that Flux reads and
+// that the operator's Argo CD health check reads: Reconciling and Stalled
+// are "abnormal-true" conditions, present only while they are True.
+const (
+	// ConditionReady is True when the provider was last seen holding what
+	// this generation's spec says (for a ProviderConfig: its credentials are
+	// present and accepted).
+	ConditionReady = "Ready"
+	// ConditionSynced is True when the last talk with the provider succeeded.
+	ConditionSynced = "Synced"
+	// ConditionReconciling is True while work is under way or being retried.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when only a change by a person can help.
+	ConditionStalled = "Stalled"
+)
+
+// Healthy reasons.
+const (
+	// ReasonAvailable: the provider holds what the spec says.
+	ReasonAvailable = "Available"
+	// ReasonDeleteOnly: the provider documents only a delete
+	// (WebTranslateIt), so there is nothing to create or read.
+	ReasonDeleteOnly = "DeleteOnly"
+	// ReasonSynced: the last talk with the provider succeeded.
+	ReasonSynced = "ReconcileSuccess"
+)
+
+// Transient reasons: Ready=False, Reconciling=True, retried with backoff.
+const (
+	// ReasonCreating: the collaborator is being created at the provider.
+	ReasonCreating = "Creating"
+	// ReasonUpdating: the provider's collaborator is being corrected.
+	ReasonUpdating = "Updating"
+	// ReasonDeleting: the collaborator is being removed at the provider.
+	ReasonDeleting = "Deleting"
+	// ReasonProviderConfigNotFound: the referenced ProviderConfig does not
+	// exist (yet).
+	ReasonProviderConfigNotFound = "ProviderConfigNotFound"
+	// ReasonSecretNotFound: the ProviderConfig's credentials Secret does not
+	// exist (yet).
+	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonProviderUnavailable: 5xx, timeout or connection error.
+	ReasonProviderUnavailable = "ProviderUnavailable"
+	// ReasonRateLimited: the provider answered 429; retried after the
+	// Retry-After it gave.
+	ReasonRateLimited = "RateLimited"
+)
+
+// Terminal reasons: Ready=False, Stalled=True, retried slowly and at once
+// when the spec, the ProviderConfig or the Secret changes.
+const (
+	// ReasonCredentialsInvalid: the Secret lacks a key, or the provider
+	// refused the credentials (401/403).
+	ReasonCredentialsInvalid = "CredentialsInvalid"
+	// ReasonRejected: the provider refused the request as invalid.
+	ReasonRejected = "Rejected"
+	// ReasonProviderMismatch: the Collaborator's provider block is not the
+	// one its ProviderConfig configures.
+	ReasonProviderMismatch = "ProviderMismatch"
+)
+
+// ProviderConfig reasons beyond the shared ones.
+const (
+	// ReasonInUse: a ProviderConfig being deleted waits for the
+	// Collaborators that still use it.
+	ReasonInUse = "InUse"
+)

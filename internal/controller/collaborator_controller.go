@@ -1,0 +1,498 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
+)
+
+// Defaults for CollaboratorReconciler's tunables.
+const (
+	// DefaultSyncInterval applies when a ProviderConfig leaves syncInterval
+	// unset (the API server defaults it, so this covers only objects that
+	// bypassed defaulting).
+	DefaultSyncInterval = 10 * time.Minute
+	// DefaultSlowRetry is how often terminal failures are retried when
+	// nothing changes.
+	DefaultSlowRetry = 10 * time.Minute
+	// DefaultRetryBase and DefaultRetryMax bound the exponential backoff of
+	// transient failures.
+	DefaultRetryBase = time.Second
+	// DefaultRetryMax caps the exponential backoff of transient failures.
+	DefaultRetryMax = 5 * time.Minute
+	// criticalWriteTimeout bounds writes that must finish even while the
+	// manager stops (see recordExternalID).
+	criticalWriteTimeout = 15 * time.Second
+)
+
+// Event reasons, for `kubectl describe` and `kubectl get events`.
+const (
+	eventCreated  = "Created"
+	eventUpdated  = "Updated"
+	eventAdopted  = "Adopted"
+	eventDeleted  = "Deleted"
+	eventOrphaned = "Orphaned"
+	eventFailed   = "SyncFailed"
+)
+
+// CollaboratorReconciler makes each Collaborator true at its provider: it
+// observes, creates or corrects, writes status from the provider's answer,
+// and on deletion runs the provider's delete before letting the object go.
+type CollaboratorReconciler struct {
+	// Client reads and writes Collaborators and reads ProviderConfigs, from
+	// the manager's cache.
+	Client client.Client
+	// SecretReader reads Secrets uncached (see connector.secrets).
+	SecretReader client.Reader
+	// Providers builds provider clients; controllers never import a provider.
+	Providers *provider.Registry
+	// Recorder publishes Events.
+	Recorder events.EventRecorder
+
+	// MaxConcurrentReconciles bounds parallel reconciles (default 1).
+	MaxConcurrentReconciles int
+	// SlowRetry is the retry interval of terminal failures.
+	SlowRetry time.Duration
+	// RetryBase and RetryMax bound the exponential backoff of transient
+	// failures.
+	RetryBase, RetryMax time.Duration
+}
+
+// +kubebuilder:rbac:groups=collab.dev,resources=collaborators,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=collab.dev,resources=collaborators/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=collab.dev,resources=collaborators/finalizers,verbs=update
+// +kubebuilder:rbac:groups=collab.dev,resources=providerconfigs,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile runs one pass for one Collaborator. Status is written once, at
+// the end, and only when it changed; the only other writes are the
+// finalizer and the external-id annotation, which must not wait.
+func (r *CollaboratorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	c := &collabv1alpha1.Collaborator{}
+	if err := r.Client.Get(ctx, req.NamespacedName, c); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	st := newCollaboratorStatusWriter(r.Client, c)
+	defer func() {
+		if err := st.write(ctx, c); err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+	}()
+
+	if !c.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, c, st)
+	}
+	return r.reconcileNormal(ctx, c, st)
+}
+
+func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Collaborator, st *statusWriter[*collabv1alpha1.Collaborator]) (ctrl.Result, error) {
+	log := logf.FromContext(ctx)
+	gen := c.Generation
+
+	// An object without status must never read as healthy, so the first
+	// pass says "in progress" before anything that can take time.
+	if meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionReady) == nil {
+		markProgress(&c.Status.Conditions, gen, metav1.ConditionUnknown, collabv1alpha1.ReasonCreating,
+			"Creating the collaborator at the provider")
+		if err := st.write(ctx, c); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	// The finalizer goes on before the first provider write, so nothing is
+	// ever created that a delete could skip.
+	if !controllerutil.ContainsFinalizer(c, collabv1alpha1.Finalizer) {
+		base := c.DeepCopy()
+		controllerutil.AddFinalizer(c, collabv1alpha1.Finalizer)
+		if err := r.Client.Patch(ctx, c, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+			return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
+		}
+	}
+
+	pcl, syncInterval, err := r.connect(ctx, c)
+	if err != nil {
+		return r.fail(ctx, c, "Cannot reach the provider", err)
+	}
+
+	obs, err := pcl.Observe(ctx, c)
+	if errors.Is(err, provider.ErrUnsupported) {
+		markHealthy(&c.Status.Conditions, gen, collabv1alpha1.ReasonDeleteOnly,
+			c.Status.Provider+" documents no create or read API: the operator cannot add this person or check them, "+
+				"and deleting this object removes them from the organization")
+		c.Status.LastSyncTime = now()
+		return ctrl.Result{}, nil
+	}
+	if err != nil {
+		return r.fail(ctx, c, "Reading the collaborator failed", err)
+	}
+
+	wrote := true
+	switch {
+	case !obs.Exists:
+		created, err := pcl.Create(ctx, c)
+		if err != nil {
+			return r.fail(ctx, c, "Creating the collaborator failed", err)
+		}
+		if err := r.recordExternalID(ctx, c, created.ExternalID); err != nil {
+			return ctrl.Result{}, err
+		}
+		r.event(c, corev1.EventTypeNormal, eventCreated, "Create", "Created the collaborator at %s", c.Status.Provider)
+	case !obs.UpToDate:
+		if err := r.recordExternalID(ctx, c, obs.ExternalID); err != nil {
+			return ctrl.Result{}, err
+		}
+		if err := pcl.Update(ctx, c); err != nil {
+			return r.fail(ctx, c, "Updating the collaborator failed", err)
+		}
+		r.event(c, corev1.EventTypeNormal, eventUpdated, "Update", "Changed the collaborator at %s to match the spec", c.Status.Provider)
+	default:
+		wrote = false
+		adopted := c.Status.LastSyncTime == nil
+		if err := r.recordExternalID(ctx, c, obs.ExternalID); err != nil {
+			return ctrl.Result{}, err
+		}
+		if adopted {
+			r.event(c, corev1.EventTypeNormal, eventAdopted, "Adopt", "Adopted the existing collaborator at %s", c.Status.Provider)
+		}
+	}
+
+	if wrote {
+		// Status comes from the provider's own record, and a write is
+		// only done when the provider shows it.
+		if obs, err = pcl.Observe(ctx, c); err != nil {
+			return r.fail(ctx, c, "Reading the collaborator back failed", err)
+		}
+		if !obs.Exists || !obs.UpToDate {
+			log.V(1).Info("Provider does not show the write yet", "exists", obs.Exists, "upToDate", obs.UpToDate)
+			markProgress(&c.Status.Conditions, gen, metav1.ConditionFalse, collabv1alpha1.ReasonUpdating,
+				"Waiting for "+c.Status.Provider+" to show the change")
+			return ctrl.Result{RequeueAfter: r.retryBase()}, nil
+		}
+	}
+
+	markHealthy(&c.Status.Conditions, gen, collabv1alpha1.ReasonAvailable, c.Status.Provider+" holds the collaborator as specified")
+	c.Status.LastSyncTime = now()
+	return ctrl.Result{RequeueAfter: jitter(syncInterval)}, nil
+}
+
+// reconcileDelete runs the provider's delete (or, with Orphan, does not)
+// and only then releases the finalizer.
+func (r *CollaboratorReconciler) reconcileDelete(ctx context.Context, c *collabv1alpha1.Collaborator, st *statusWriter[*collabv1alpha1.Collaborator]) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(c, collabv1alpha1.Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	if c.Spec.DeletionPolicy == collabv1alpha1.DeletionOrphan {
+		r.event(c, corev1.EventTypeNormal, eventOrphaned, "Delete", "Left the collaborator at %s (deletionPolicy Orphan)", c.Status.Provider)
+		return ctrl.Result{}, r.release(ctx, c, st)
+	}
+
+	pcl, _, err := r.connect(ctx, c)
+	if err != nil {
+		var se *setupError
+		if errors.As(err, &se) && se.reason == collabv1alpha1.ReasonProviderConfigNotFound && neverReachedProvider(c) {
+			// Nothing can exist at the provider: this object never got
+			// as far as talking to it.
+			return ctrl.Result{}, r.release(ctx, c, st)
+		}
+		return r.failDelete(ctx, c, err)
+	}
+	if err := pcl.Delete(ctx, c); err != nil && !provider.IsNotFound(err) {
+		return r.failDelete(ctx, c, err)
+	}
+	r.event(c, corev1.EventTypeNormal, eventDeleted, "Delete", "Removed the collaborator at %s", c.Status.Provider)
+	return ctrl.Result{}, r.release(ctx, c, st)
+}
+
+// connect resolves the Collaborator's ProviderConfig, checks that it is for
+// the same provider, and builds a client with its credentials.
+func (r *CollaboratorReconciler) connect(ctx context.Context, c *collabv1alpha1.Collaborator) (provider.Client, time.Duration, error) {
+	k := &connector{client: r.Client, secrets: r.SecretReader, providers: r.Providers}
+	pc, err := k.providerConfig(ctx, c.Namespace, c.Spec.ProviderConfigRef.Name)
+	if err != nil {
+		return nil, 0, err
+	}
+	if ep, ok := pc.Spec.Endpoint(); ok && ep.Provider != c.Spec.ProviderName() {
+		return nil, 0, &setupError{
+			reason: collabv1alpha1.ReasonProviderMismatch,
+			message: fmt.Sprintf("ProviderConfig %q configures %s but this Collaborator has a %s block",
+				pc.Name, ep.Provider, c.Spec.ProviderName()),
+			terminal: true,
+		}
+	}
+	pcl, _, err := k.connect(ctx, pc)
+	if err != nil {
+		return nil, 0, err
+	}
+	interval := DefaultSyncInterval
+	if pc.Spec.SyncInterval != nil && pc.Spec.SyncInterval.Duration > 0 {
+		interval = pc.Spec.SyncInterval.Duration
+	}
+	return pcl, interval, nil
+}
+
+// fail records a failed create, read or update and picks the retry.
+func (r *CollaboratorReconciler) fail(ctx context.Context, c *collabv1alpha1.Collaborator, what string, err error) (ctrl.Result, error) {
+	f := classify(err)
+	msg := fmt.Sprintf("%s: %v. %s", what, err, advice(f.reason))
+	// A failed periodic re-read of a Ready collaborator says nothing new
+	// about the provider's state, so Ready stays as last observed; a
+	// failed apply of a new generation never leaves Ready=True.
+	ready := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionReady)
+	periodic := ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == c.Generation
+	markFailure(&c.Status.Conditions, c.Generation, f, f.reason, msg, periodic)
+	logf.FromContext(ctx).Info("Reconcile failed", "reason", f.reason, "terminal", f.terminal, "error", err.Error())
+	r.event(c, corev1.EventTypeWarning, eventFailed, "Reconcile", "%s", msg)
+	return requeue(f, r.slowRetry())
+}
+
+// failDelete records a blocked delete. Its message names the escape hatch,
+// because a provider or credentials gone for good would block forever.
+func (r *CollaboratorReconciler) failDelete(ctx context.Context, c *collabv1alpha1.Collaborator, err error) (ctrl.Result, error) {
+	f := classify(err)
+	msg := fmt.Sprintf("Removing the collaborator at the provider failed: %v. %s "+
+		"If the provider or its credentials are gone for good, set spec.deletionPolicy to Orphan to release this object without calling the provider.",
+		err, advice(f.reason))
+	markFailure(&c.Status.Conditions, c.Generation, f, collabv1alpha1.ReasonDeleting, msg, false)
+	logf.FromContext(ctx).Info("Delete blocked", "reason", f.reason, "error", err.Error())
+	r.event(c, corev1.EventTypeWarning, eventFailed, "Delete", "%s", msg)
+	return requeue(f, r.slowRetry())
+}
+
+// release removes the finalizer; the object may vanish at once, so status
+// is not written afterwards.
+func (r *CollaboratorReconciler) release(ctx context.Context, c *collabv1alpha1.Collaborator, st *statusWriter[*collabv1alpha1.Collaborator]) error {
+	base := c.DeepCopy()
+	controllerutil.RemoveFinalizer(c, collabv1alpha1.Finalizer)
+	st.skip = true
+	if err := r.Client.Patch(ctx, c, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("removing finalizer: %w", err))
+	}
+	return nil
+}
+
+// recordExternalID writes the provider's id to the annotation as soon as it
+// is known. The provider has already acted, so losing the id could lead to
+// a second create after a restart: the write finishes even while the
+// manager is stopping.
+func (r *CollaboratorReconciler) recordExternalID(ctx context.Context, c *collabv1alpha1.Collaborator, id string) error {
+	if id == "" || c.Annotations[collabv1alpha1.ExternalIDAnnotation] == id {
+		return nil
+	}
+	base := c.DeepCopy()
+	metav1.SetMetaDataAnnotation(&c.ObjectMeta, collabv1alpha1.ExternalIDAnnotation, id)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), criticalWriteTimeout)
+	defer cancel()
+	if err := r.Client.Patch(wctx, c, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("recording external id %q: %w", id, err)
+	}
+	return nil
+}
+
+// neverReachedProvider reports whether this object can have had no effect
+// at its provider: no id was ever recorded and no sync ever succeeded.
+func neverReachedProvider(c *collabv1alpha1.Collaborator) bool {
+	_, hasID := c.Annotations[collabv1alpha1.ExternalIDAnnotation]
+	return !hasID && c.Status.LastSyncTime == nil
+}
+
+func (r *CollaboratorReconciler) event(c *collabv1alpha1.Collaborator, typ, reason, action, format string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(c, nil, typ, reason, action, format, args...)
+	}
+}
+
+func (r *CollaboratorReconciler) slowRetry() time.Duration {
+	if r.SlowRetry > 0 {
+		return r.SlowRetry
+	}
+	return DefaultSlowRetry
+}
+
+func (r *CollaboratorReconciler) retryBase() time.Duration {
+	if r.RetryBase > 0 {
+		return r.RetryBase
+	}
+	return DefaultRetryBase
+}
+
+// newCollaboratorStatusWriter writes what a pass learned, ignoring a
+// lastSyncTime that alone moved: that is not news, and skipping it keeps
+// steady-state resyncs write-free.
+func newCollaboratorStatusWriter(cl client.Client, c *collabv1alpha1.Collaborator) *statusWriter[*collabv1alpha1.Collaborator] {
+	return newStatusWriter(cl, c,
+		func(dst, src *collabv1alpha1.Collaborator) { dst.Status = src.Status },
+		func(o *collabv1alpha1.Collaborator) {
+			o.Status.ObservedGeneration = o.Generation
+			o.Status.Provider, o.Status.Target, o.Status.Member, o.Status.Access = summarize(&o.Spec)
+		},
+		func(next, prev *collabv1alpha1.Collaborator) bool {
+			a, b := next.Status.DeepCopy(), prev.Status.DeepCopy()
+			a.LastSyncTime, b.LastSyncTime = nil, nil
+			if !equality.Semantic.DeepEqual(a, b) {
+				return false
+			}
+			next.Status.LastSyncTime = prev.Status.LastSyncTime
+			return true
+		})
+}
+
+// summarize computes the printer-column fields from the spec.
+func summarize(s *collabv1alpha1.CollaboratorSpec) (prov, target, member, access string) {
+	switch {
+	case s.QuantConnect != nil:
+		access = "read"
+		if s.QuantConnect.Write {
+			access = "write"
+		}
+		if s.QuantConnect.LiveControl {
+			access += "+live"
+		}
+		return collabv1alpha1.ProviderQuantConnect, strconv.FormatInt(s.QuantConnect.ProjectID, 10), s.QuantConnect.UserID, access
+	case s.AppHarbor != nil:
+		return collabv1alpha1.ProviderAppHarbor, s.AppHarbor.Application, s.AppHarbor.Email, string(s.AppHarbor.Role)
+	case s.WebTranslateIt != nil:
+		return collabv1alpha1.ProviderWebTranslateIt, "organization", s.WebTranslateIt.Email, "member"
+	}
+	return "", "", "", ""
+}
+
+func now() *metav1.Time {
+	t := metav1.Now()
+	return &t
+}
+
+// Field indexes used to find the objects a change affects without polling.
+const (
+	// indexProviderConfigRef indexes Collaborators by the ProviderConfig
+	// they reference.
+	indexProviderConfigRef = ".spec.providerConfigRef.name"
+	// indexSecretRef indexes ProviderConfigs by their credentials Secret.
+	indexSecretRef = ".spec.credentialsSecretRef.name"
+)
+
+// SetupWithManager registers the controller and its watches (SetupIndexes
+// must have run on mgr): ProviderConfig and Secret changes requeue the Collaborators
+// that use them, so fixed credentials apply at once.
+func (r *CollaboratorReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	base, maxDelay := r.RetryBase, r.RetryMax
+	if base <= 0 {
+		base = DefaultRetryBase
+	}
+	if maxDelay <= 0 {
+		maxDelay = DefaultRetryMax
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&collabv1alpha1.Collaborator{}, builder.WithPredicates(
+			// Status writes are ours; only spec, annotation (adoption) and
+			// deletion changes need a pass.
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Watches(&collabv1alpha1.ProviderConfig{},
+			handler.EnqueueRequestsFromMapFunc(r.collaboratorsOfProviderConfig),
+			builder.WithPredicates(providerConfigChanged())).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.collaboratorsOfSecret)).
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1),
+			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](base, maxDelay),
+		}).
+		Named("collaborator").
+		Complete(r)
+}
+
+func (r *CollaboratorReconciler) collaboratorsOfProviderConfig(ctx context.Context, o client.Object) []reconcile.Request {
+	return collaboratorsUsing(ctx, r.Client, o.GetNamespace(), o.GetName())
+}
+
+func (r *CollaboratorReconciler) collaboratorsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	pcs := &collabv1alpha1.ProviderConfigList{}
+	if err := r.Client.List(ctx, pcs, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexSecretRef: o.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing ProviderConfigs of a Secret failed", "secret", o.GetName())
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range pcs.Items {
+		reqs = append(reqs, collaboratorsUsing(ctx, r.Client, pcs.Items[i].Namespace, pcs.Items[i].Name)...)
+	}
+	return reqs
+}
+
+// collaboratorsUsing lists the Collaborators that reference a ProviderConfig.
+func collaboratorsUsing(ctx context.Context, cl client.Reader, namespace, name string) []reconcile.Request {
+	list := &collabv1alpha1.CollaboratorList{}
+	if err := cl.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{indexProviderConfigRef: name}); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing Collaborators of a ProviderConfig failed", "providerConfig", name)
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}
+
+// providerConfigChanged passes ProviderConfig events that can change a
+// Collaborator's outcome: spec changes and Ready flips. Its other status
+// writes would otherwise requeue every Collaborator that uses it.
+func providerConfigChanged() predicate.Predicate {
+	return predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return readyStatus(e.ObjectOld) != readyStatus(e.ObjectNew)
+		},
+		CreateFunc:  func(event.CreateEvent) bool { return true },
+		DeleteFunc:  func(event.DeleteEvent) bool { return true },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	})
+}
+
+func readyStatus(o client.Object) metav1.ConditionStatus {
+	pc, ok := o.(*collabv1alpha1.ProviderConfig)
+	if !ok {
+		return ""
+	}
+	if c := meta.FindStatusCondition(pc.Status.Conditions, collabv1alpha1.ConditionReady); c != nil {
+		return c.Status
+	}
+	return ""
+}
+
+// SetupIndexes registers the field indexes both reconcilers query. Call it
+// once per manager, before setting up the reconcilers.
+func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	err := mgr.GetFieldIndexer().IndexField(ctx, &collabv1alpha1.Collaborator{}, indexProviderConfigRef, func(o client.Object) []string {
+		return []string{o.(*collabv1alpha1.Collaborator).Spec.ProviderConfigRef.Name}
+	})
+	if err != nil {
+		return fmt.Errorf("indexing Collaborators by ProviderConfig: %w", err)
+	}
+	err = mgr.GetFieldIndexer().IndexField(ctx, &collabv1alpha1.ProviderConfig{}, indexSecretRef, func(o client.Object) []string {
+		if ep, ok := o.(*collabv1alpha1.ProviderConfig).Spec.Endpoint(); ok {
+			return []string{ep.SecretName}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("indexing ProviderConfigs by Secret: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,192 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
+	"github.com/collab-dev/collaborator-operator/internal/provider/quantconnect"
+	qcsim "github.com/collab-dev/collaborator-operator/internal/provider/quantconnect/sim"
+)
+
+// Credentials of the test fixtures. They are distinctive so that the
+// credential scans can search for them anywhere.
+const (
+	qcOwnerUID = 100001
+	qcOwner    = "olivia-owner"
+	qcToken    = "qc-TOKEN-5ecret-7d1f"
+	qcProject  = 23456789
+	qcMiaUID   = 200002
+)
+
+// credentials lists every secret value the fixtures use.
+var credentials = []string{qcToken}
+
+// fixture is one test's world: a namespace, provider simulators on loopback
+// HTTP and a registry whose clients talk to them.
+type fixture struct {
+	t   *testing.T
+	ns  string
+	reg *provider.Registry
+
+	qc    *qcsim.Server
+	qcURL string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{t: t, ns: newNamespace(t), reg: provider.NewRegistry()}
+
+	f.qc = qcsim.New()
+	must(t, f.qc.AddUser(qcsim.User{UID: qcOwnerUID, PublicID: qcOwner, Name: "Olivia", APIToken: qcToken}))
+	must(t, f.qc.AddUser(qcsim.User{UID: qcMiaUID, PublicID: "mia-ai", Name: "Mia", Email: "mia@example.com"}))
+	must(t, f.qc.AddUser(qcsim.User{UID: 200003, PublicID: "noah", Name: "Noah", Email: "noah@example.com"}))
+	must(t, f.qc.AddProject(qcProject, qcOwner))
+	qsrv := httptest.NewServer(f.qc)
+	t.Cleanup(qsrv.Close)
+	f.qcURL = qsrv.URL + qcsim.PathPrefix
+	f.reg.Register(collabv1alpha1.ProviderQuantConnect, quantconnect.NewFactory(
+		quantconnect.WithTimeout(2*time.Second), quantconnect.WithCacheTTL(50*time.Millisecond)))
+	return f
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) create(obj client.Object) {
+	f.t.Helper()
+	obj.SetNamespace(f.ns)
+	if err := k8s.Create(context.Background(), obj); err != nil {
+		f.t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
+	}
+}
+
+func (f *fixture) secret(name string, data map[string]string) *corev1.Secret {
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.ns}, StringData: data}
+}
+
+// quantConnectConfig creates a working QuantConnect Secret and ProviderConfig.
+func (f *fixture) quantConnectConfig(name string, sync time.Duration) {
+	f.create(f.secret(name+"-creds", map[string]string{
+		collabv1alpha1.QuantConnectUserIDKey:   fmt.Sprint(qcOwnerUID),
+		collabv1alpha1.QuantConnectAPITokenKey: qcToken,
+	}))
+	f.create(&collabv1alpha1.ProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: collabv1alpha1.ProviderConfigSpec{
+			SyncInterval: &metav1.Duration{Duration: sync},
+			QuantConnect: &collabv1alpha1.QuantConnectConfig{
+				BaseURL: f.qcURL, CredentialsSecretRef: collabv1alpha1.SecretReference{Name: name + "-creds"},
+			},
+		},
+	})
+}
+
+func qcCollaborator(name, pc, user string, write, live bool) *collabv1alpha1.Collaborator {
+	return &collabv1alpha1.Collaborator{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: collabv1alpha1.CollaboratorSpec{
+			ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: pc},
+			QuantConnect:      &collabv1alpha1.QuantConnectCollaborator{ProjectID: qcProject, UserID: user, Write: write, LiveControl: live},
+		},
+	}
+}
+
+// get reads an object straight from the API server.
+func (f *fixture) get(name string, obj client.Object) error {
+	return k8s.Get(context.Background(), client.ObjectKey{Namespace: f.ns, Name: name}, obj)
+}
+
+func (f *fixture) collaborator(name string) *collabv1alpha1.Collaborator {
+	f.t.Helper()
+	c := &collabv1alpha1.Collaborator{}
+	if err := f.get(name, c); err != nil {
+		f.t.Fatalf("reading Collaborator %s: %v", name, err)
+	}
+	return c
+}
+
+// update applies mutate to the latest copy, retrying on conflicts.
+func (f *fixture) update(obj client.Object, mutate func()) {
+	f.t.Helper()
+	eventually(f.t, 10*time.Second, func() error {
+		if err := f.get(obj.GetName(), obj); err != nil {
+			return err
+		}
+		mutate()
+		return k8s.Update(context.Background(), obj)
+	})
+}
+
+func (f *fixture) delete(obj client.Object) {
+	f.t.Helper()
+	if err := k8s.Delete(context.Background(), obj); err != nil {
+		f.t.Fatalf("deleting %s: %v", obj.GetName(), err)
+	}
+}
+
+// waitCondition waits until the object's condition has the status and reason.
+func (f *fixture) waitCondition(name, typ string, status metav1.ConditionStatus, reason string) *collabv1alpha1.Collaborator {
+	f.t.Helper()
+	c := &collabv1alpha1.Collaborator{}
+	eventually(f.t, 20*time.Second, func() error {
+		if err := f.get(name, c); err != nil {
+			return err
+		}
+		cond := meta.FindStatusCondition(c.Status.Conditions, typ)
+		if cond == nil || cond.Status != status || (reason != "" && cond.Reason != reason) || cond.ObservedGeneration != c.Generation {
+			return fmt.Errorf("%s %s: want %s=%s/%s at generation %d, have %+v", c.Name, typ, typ, status, reason, c.Generation, cond)
+		}
+		return nil
+	})
+	return c
+}
+
+func (f *fixture) waitReady(name string) *collabv1alpha1.Collaborator {
+	f.t.Helper()
+	return f.waitCondition(name, collabv1alpha1.ConditionReady, metav1.ConditionTrue, "")
+}
+
+// waitGone waits until the object no longer exists.
+func (f *fixture) waitGone(obj client.Object) {
+	f.t.Helper()
+	eventually(f.t, 20*time.Second, func() error {
+		err := f.get(obj.GetName(), obj)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("%s still exists (finalizers %v, err %v)", obj.GetName(), obj.GetFinalizers(), err)
+	})
+}
+
+// condMessage returns a condition's message, for assertions on its text.
+func condMessage(c *collabv1alpha1.Collaborator, typ string) string {
+	if cond := meta.FindStatusCondition(c.Status.Conditions, typ); cond != nil {
+		return cond.Message
+	}
+	return ""
+}
+
+func containsAll(s string, subs ...string) error {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return fmt.Errorf("%q does not contain %q", s, sub)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+package controller
+
+import (
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
+)
+
+// failure is an error with the decisions the reconcilers take on it: the
+// condition reason, whether only a person can help, and how long the
+// provider asked us to wait.
+type failure struct {
+	reason     string
+	terminal   bool
+	retryAfter time.Duration
+	err        error
+}
+
+// classify maps an error from a setup step or a provider call to a
+// condition reason and a retry policy. It is the one place that knows how
+// provider error classes become API reasons.
+func classify(err error) failure {
+	var se *setupError
+	if errors.As(err, &se) {
+		return failure{reason: se.reason, terminal: se.terminal, err: err}
+	}
+	f := failure{err: err}
+	switch provider.ClassOf(err) {
+	case provider.ClassUnauthorized:
+		f.reason, f.terminal = collabv1alpha1.ReasonCredentialsInvalid, true
+	case provider.ClassRejected:
+		f.reason, f.terminal = collabv1alpha1.ReasonRejected, true
+	case provider.ClassRateLimited:
+		f.reason, f.retryAfter = collabv1alpha1.ReasonRateLimited, provider.RetryAfterOf(err)
+	default:
+		// Unavailable, NotFound in the middle of a write (the provider
+		// changed under us) and anything unclassified are worth a retry.
+		f.reason = collabv1alpha1.ReasonProviderUnavailable
+	}
+	return f
+}
+
+// advice tells a person what to do about a reason, appended to messages.
+func advice(reason string) string {
+	switch reason {
+	case collabv1alpha1.ReasonCredentialsInvalid:
+		return "Fix the credentials Secret; the operator retries as soon as it changes."
+	case collabv1alpha1.ReasonRejected:
+		return "Fix the spec; the operator retries as soon as it changes."
+	case collabv1alpha1.ReasonProviderMismatch:
+		return "Point providerConfigRef at a ProviderConfig of the same provider."
+	case collabv1alpha1.ReasonRateLimited:
+		return "Retrying after the wait the provider asked for."
+	default:
+		return "Retrying with backoff."
+	}
+}
+
+// requeue turns a failure into the controller's retry: transient errors go
+// back to the workqueue's exponential backoff, rate limits wait for the
+// provider's Retry-After, and terminal ones retry slowly (a change to the
+// spec, ProviderConfig or Secret retries them at once through watches).
+func requeue(f failure, slow time.Duration) (ctrl.Result, error) {
+	switch {
+	case f.terminal:
+		return ctrl.Result{RequeueAfter: slow}, nil
+	case f.reason == collabv1alpha1.ReasonRateLimited:
+		return ctrl.Result{RequeueAfter: max(f.retryAfter, time.Second)}, nil
+	default:
+		return ctrl.Result{}, f.err
+	}
+}
+
+// setCondition sets one condition for the object's current generation.
+func setCondition(conds *[]metav1.Condition, gen int64, typ string, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(conds, metav1.Condition{
+		Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen,
+	})
+}
+
+// markHealthy records that the provider holds what the spec says. The
+// abnormal-true conditions are removed rather than set False, as Flux's own
+// controllers do, so `kubectl describe` shows only what matters.
+func markHealthy(conds *[]metav1.Condition, gen int64, reason, msg string) {
+	setCondition(conds, gen, collabv1alpha1.ConditionReady, metav1.ConditionTrue, reason, msg)
+	setCondition(conds, gen, collabv1alpha1.ConditionSynced, metav1.ConditionTrue, collabv1alpha1.ReasonSynced, "The provider answered as expected")
+	meta.RemoveStatusCondition(conds, collabv1alpha1.ConditionReconciling)
+	meta.RemoveStatusCondition(conds, collabv1alpha1.ConditionStalled)
+}
+
+// markProgress records that work is under way: never healthy, not stuck.
+func markProgress(conds *[]metav1.Condition, gen int64, readyStatus metav1.ConditionStatus, reason, msg string) {
+	setCondition(conds, gen, collabv1alpha1.ConditionReady, readyStatus, reason, msg)
+	setCondition(conds, gen, collabv1alpha1.ConditionReconciling, metav1.ConditionTrue, reason, msg)
+	meta.RemoveStatusCondition(conds, collabv1alpha1.ConditionStalled)
+}
+
+// markFailure records a failure: Synced=False, and Reconciling or Stalled by
+// the failure's kind. Ready is set to readyReason unless keepReady is set
+// (a failed periodic re-read leaves Ready as last observed).
+func markFailure(conds *[]metav1.Condition, gen int64, f failure, readyReason, msg string, keepReady bool) {
+	setCondition(conds, gen, collabv1alpha1.ConditionSynced, metav1.ConditionFalse, f.reason, msg)
+	if keepReady {
+		return
+	}
+	setCondition(conds, gen, collabv1alpha1.ConditionReady, metav1.ConditionFalse, readyReason, msg)
+	if f.terminal {
+		setCondition(conds, gen, collabv1alpha1.ConditionStalled, metav1.ConditionTrue, f.reason, msg)
+		meta.RemoveStatusCondition(conds, collabv1alpha1.ConditionReconciling)
+		return
+	}
+	setCondition(conds, gen, collabv1alpha1.ConditionReconciling, metav1.ConditionTrue, f.reason, msg)
+	meta.RemoveStatusCondition(conds, collabv1alpha1.ConditionStalled)
+}
+
+// jitter spreads periodic re-reads by up to a tenth of the interval, so
+// thousands of Collaborators created together do not re-read together.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return d + time.Duration(rand.Int64N(int64(d)/10+1)) //nolint:gosec // spreading load needs no cryptographic randomness
+}

@@ -1,0 +1,223 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
+)
+
+// ProviderConfigReconciler checks that a ProviderConfig's credentials are
+// present and, where the provider offers a check, accepted; and it holds
+// the collab.dev/in-use finalizer while Collaborators use the
+// ProviderConfig, so their deletes never lose their credentials.
+type ProviderConfigReconciler struct {
+	// Client reads and writes ProviderConfigs and lists Collaborators.
+	Client client.Client
+	// SecretReader reads Secrets uncached.
+	SecretReader client.Reader
+	// Providers builds provider clients.
+	Providers *provider.Registry
+
+	// SlowRetry is the retry interval of terminal failures.
+	SlowRetry time.Duration
+	// RetryBase and RetryMax bound the exponential backoff of transient
+	// failures.
+	RetryBase, RetryMax time.Duration
+}
+
+// +kubebuilder:rbac:groups=collab.dev,resources=providerconfigs,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=collab.dev,resources=providerconfigs/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=collab.dev,resources=providerconfigs/finalizers,verbs=update
+
+// Reconcile checks one ProviderConfig and keeps its in-use finalizer true
+// to the Collaborators that reference it.
+func (r *ProviderConfigReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	pc := &collabv1alpha1.ProviderConfig{}
+	if err := r.Client.Get(ctx, req.NamespacedName, pc); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	st := newStatusWriter(r.Client, pc,
+		func(dst, src *collabv1alpha1.ProviderConfig) { dst.Status = src.Status },
+		func(o *collabv1alpha1.ProviderConfig) {
+			o.Status.ObservedGeneration = o.Generation
+			if ep, ok := o.Spec.Endpoint(); ok {
+				o.Status.Provider = ep.Provider
+			}
+		},
+		func(next, prev *collabv1alpha1.ProviderConfig) bool {
+			return equality.Semantic.DeepEqual(next.Status, prev.Status)
+		})
+	defer func() {
+		if err := st.write(ctx, pc); err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+	}()
+	gen := pc.Generation
+
+	users := collaboratorsUsing(ctx, r.Client, pc.Namespace, pc.Name)
+	if err := r.syncFinalizer(ctx, pc, len(users) > 0); err != nil {
+		return ctrl.Result{}, err
+	}
+	if !pc.DeletionTimestamp.IsZero() {
+		if len(users) > 0 {
+			msg := fmt.Sprintf("Deletion waits until no Collaborator uses this ProviderConfig; still used by %s", names(users))
+			setCondition(&pc.Status.Conditions, gen, collabv1alpha1.ConditionReconciling, metav1.ConditionTrue, collabv1alpha1.ReasonInUse, msg)
+		} else {
+			st.skip = true
+		}
+		return ctrl.Result{}, nil
+	}
+
+	k := &connector{client: r.Client, secrets: r.SecretReader, providers: r.Providers}
+	pcl, ep, err := k.connect(ctx, pc)
+	if err == nil {
+		err = r.check(ctx, pcl)
+	}
+	if err != nil {
+		f := classify(err)
+		msg := fmt.Sprintf("%v. %s", err, advice(f.reason))
+		markFailure(&pc.Status.Conditions, gen, f, f.reason, msg, false)
+		meta := logf.FromContext(ctx)
+		meta.Info("ProviderConfig not usable", "reason", f.reason, "error", err.Error())
+		return requeue(f, slowOr(r.SlowRetry))
+	}
+	msg := fmt.Sprintf("Secret %q holds the %s credentials", ep.SecretName, ep.Provider)
+	if _, ok := pcl.(provider.Authenticator); ok {
+		msg += " and " + ep.Provider + " accepted them"
+	} else {
+		msg += "; " + ep.Provider + " offers no way to check them before use"
+	}
+	markHealthy(&pc.Status.Conditions, gen, collabv1alpha1.ReasonAvailable, msg)
+	interval := DefaultSyncInterval
+	if pc.Spec.SyncInterval != nil && pc.Spec.SyncInterval.Duration > 0 {
+		interval = pc.Spec.SyncInterval.Duration
+	}
+	return ctrl.Result{RequeueAfter: jitter(interval)}, nil
+}
+
+// check asks the provider to accept the credentials, where it can.
+func (r *ProviderConfigReconciler) check(ctx context.Context, pcl provider.Client) error {
+	a, ok := pcl.(provider.Authenticator)
+	if !ok {
+		return nil
+	}
+	if err := a.Authenticate(ctx); err != nil {
+		return fmt.Errorf("checking credentials: %w", err)
+	}
+	return nil
+}
+
+// syncFinalizer holds the in-use finalizer exactly while the ProviderConfig
+// is used. A terminating object cannot gain finalizers, so only removal is
+// tried there.
+func (r *ProviderConfigReconciler) syncFinalizer(ctx context.Context, pc *collabv1alpha1.ProviderConfig, used bool) error {
+	has := controllerutil.ContainsFinalizer(pc, collabv1alpha1.InUseFinalizer)
+	if has == used || (used && !pc.DeletionTimestamp.IsZero()) {
+		return nil
+	}
+	base := pc.DeepCopy()
+	if used {
+		controllerutil.AddFinalizer(pc, collabv1alpha1.InUseFinalizer)
+	} else {
+		controllerutil.RemoveFinalizer(pc, collabv1alpha1.InUseFinalizer)
+	}
+	if err := r.Client.Patch(ctx, pc, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("updating in-use finalizer: %w", err))
+	}
+	return nil
+}
+
+// names lists a few Collaborator names for a message.
+func names(reqs []reconcile.Request) string {
+	const shown = 5
+	n := make([]string, 0, len(reqs))
+	for _, r := range reqs {
+		n = append(n, r.Name)
+	}
+	sort.Strings(n)
+	if len(n) > shown {
+		return fmt.Sprintf("%s and %d more", strings.Join(n[:shown], ", "), len(n)-shown)
+	}
+	return strings.Join(n, ", ")
+}
+
+func slowOr(d time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return DefaultSlowRetry
+}
+
+// SetupWithManager registers the controller and its watches (SetupIndexes
+// must have run on mgr).
+func (r *ProviderConfigReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	base, maxDelay := r.RetryBase, r.RetryMax
+	if base <= 0 {
+		base = DefaultRetryBase
+	}
+	if maxDelay <= 0 {
+		maxDelay = DefaultRetryMax
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&collabv1alpha1.ProviderConfig{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// A Collaborator that appears, goes or moves to another
+		// ProviderConfig changes whether its old and new ones are in use.
+		Watches(&collabv1alpha1.Collaborator{}, handler.Funcs{
+			CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				enqueueProviderConfigOf(e.Object, q)
+			},
+			UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				enqueueProviderConfigOf(e.ObjectOld, q)
+				enqueueProviderConfigOf(e.ObjectNew, q)
+			},
+			DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				enqueueProviderConfigOf(e.Object, q)
+			},
+		}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.providerConfigsOfSecret)).
+		WithOptions(controller.Options{
+			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](base, maxDelay),
+		}).
+		Named("providerconfig").
+		Complete(r)
+}
+
+func enqueueProviderConfigOf(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if c, ok := o.(*collabv1alpha1.Collaborator); ok && c.Spec.ProviderConfigRef.Name != "" {
+		q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Namespace: c.Namespace, Name: c.Spec.ProviderConfigRef.Name}})
+	}
+}
+
+func (r *ProviderConfigReconciler) providerConfigsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	pcs := &collabv1alpha1.ProviderConfigList{}
+	if err := r.Client.List(ctx, pcs, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexSecretRef: o.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing ProviderConfigs of a Secret failed", "secret", o.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(pcs.Items))
+	for i := range pcs.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pcs.Items[i])})
+	}
+	return reqs
+}

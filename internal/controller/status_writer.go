@@ -1,0 +1,52 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// statusWriter writes an object's status at most once per change: house
+// rule for both reconcilers, so that a steady-state pass makes no
+// API-server write and every write carries the current observedGeneration.
+type statusWriter[T client.Object] struct {
+	client client.Client
+	// copyStatus sets dst's status to src's.
+	copyStatus func(dst, src T)
+	// prepare fills the fields every write carries (observedGeneration).
+	prepare func(obj T)
+	// same reports whether next's status says nothing new over prev's.
+	same func(next, prev T) bool
+	// saved is the object as last read or written.
+	saved T
+	// skip suppresses writes once the object may be gone (finalizer removed).
+	skip bool
+}
+
+func newStatusWriter[T client.Object](cl client.Client, obj T, copyStatus func(dst, src T), prepare func(T), same func(next, prev T) bool) *statusWriter[T] {
+	return &statusWriter[T]{client: cl, copyStatus: copyStatus, prepare: prepare, same: same, saved: obj.DeepCopyObject().(T)}
+}
+
+func (w *statusWriter[T]) write(ctx context.Context, obj T) error {
+	if w.skip {
+		return nil
+	}
+	w.prepare(obj)
+	if w.same(obj, w.saved) {
+		return nil
+	}
+	// The patch base is the current object with the saved status, so the
+	// patch holds only status fields and no resourceVersion precondition.
+	base := obj.DeepCopyObject().(T)
+	w.copyStatus(base, w.saved)
+	if err := w.client.Status().Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("writing status: %w", err)
+	}
+	w.saved = obj.DeepCopyObject().(T)
+	return nil
+}

@@ -1,0 +1,201 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
+)
+
+var (
+	testCfg    *rest.Config
+	testScheme = runtime.NewScheme()
+	// k8s reads and writes straight to the API server, never through a
+	// manager's cache, so assertions see what users see.
+	k8s client.Client
+	// logs holds every log line the managers wrote, for the credential scan.
+	logs = &syncBuffer{}
+)
+
+// syncBuffer is a bytes.Buffer safe for the managers' concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	logf.SetLogger(zap.New(zap.WriteTo(logs), zap.UseDevMode(true), zap.Level(zapcore.Level(-1))))
+	if err := clientgoscheme.AddToScheme(testScheme); err != nil {
+		panic(err)
+	}
+	if err := collabv1alpha1.AddToScheme(testScheme); err != nil {
+		panic(err)
+	}
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		// Outside `make test`, provision the binaries the same way.
+		out, err := exec.Command(filepath.Join("..", "..", "hack", "setup-envtest.sh")).Output()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "provisioning envtest binaries failed: %v\n", err)
+			return 1
+		}
+		assets = strings.TrimSpace(string(out))
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: assets,
+	}
+	var err error
+	if testCfg, err = env.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "starting the test API server failed: %v\n", err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+	if k8s, err = client.New(testCfg, client.Options{Scheme: testScheme}); err != nil {
+		fmt.Fprintf(os.Stderr, "building a client failed: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// managerOptions tune a test manager: faster retries than production so
+// that failure paths resolve in seconds.
+type managerOptions struct {
+	slowRetry time.Duration
+}
+
+// startManager runs the two reconcilers in a manager that sees only ns, so
+// tests are isolated from each other and a test may stop and replace its
+// manager. The returned function stops it and waits until it has.
+func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOptions) (stop func()) {
+	t.Helper()
+	mgr, err := ctrl.NewManager(testCfg, ctrl.Options{
+		Scheme:                 testScheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
+		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		t.Fatalf("creating manager: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := SetupIndexes(ctx, mgr); err != nil {
+		t.Fatal(err)
+	}
+	slow := o.slowRetry
+	if slow == 0 {
+		slow = time.Minute
+	}
+	rec := mgr.GetEventRecorder("collaborator-operator")
+	if err := (&CollaboratorReconciler{
+		Client: mgr.GetClient(), SecretReader: mgr.GetAPIReader(), Providers: reg, Recorder: rec,
+		MaxConcurrentReconciles: 4, SlowRetry: slow, RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
+	}).SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&ProviderConfigReconciler{
+		Client: mgr.GetClient(), SecretReader: mgr.GetAPIReader(), Providers: reg,
+		SlowRetry: slow, RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
+	}).SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("manager stopped with error: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// newNamespace creates a namespace for one test, removed at its end.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "t-"}}
+	if err := k8s.Create(context.Background(), ns); err != nil {
+		t.Fatalf("creating namespace: %v", err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), ns) })
+	return ns.Name
+}
+
+// eventually polls cond until it returns nil or the timeout passes, then
+// fails with cond's last error. It is how tests wait for the controller:
+// on an observable condition, never on a sleep.
+func eventually(t *testing.T, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for {
+		if err = cond(); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s: %v", timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// consistently polls cond for the whole duration and fails at its first
+// error: for asserting that something does not happen (a hot loop).
+func consistently(t *testing.T, d time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if err := cond(); err != nil {
+			t.Fatalf("condition broken: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

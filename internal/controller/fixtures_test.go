@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -47,6 +48,8 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ns: newNamespace(t), reg: provider.NewRegistry()}
+	// Registered first, so it runs last: after the manager has stopped.
+	t.Cleanup(f.scanForCredentials)
 
 	f.qc = qcsim.New()
 	must(t, f.qc.AddUser(qcsim.User{UID: qcOwnerUID, PublicID: qcOwner, Name: "Olivia", APIToken: qcToken}))
@@ -189,4 +192,41 @@ func containsAll(s string, subs ...string) error {
 		}
 	}
 	return nil
+}
+
+// scanForCredentials fails the test if any credential appears in an Event,
+// a status or a log line: API.md promises they never do.
+func (f *fixture) scanForCredentials() {
+	f.t.Helper()
+	ctx := context.Background()
+	var texts []string
+	events := &eventsv1.EventList{}
+	if err := k8s.List(ctx, events, client.InNamespace(f.ns)); err != nil {
+		f.t.Errorf("listing events: %v", err)
+	}
+	for _, e := range events.Items {
+		texts = append(texts, "event "+e.Reason+": "+e.Note)
+	}
+	collabs := &collabv1alpha1.CollaboratorList{}
+	if err := k8s.List(ctx, collabs, client.InNamespace(f.ns)); err != nil {
+		f.t.Errorf("listing collaborators: %v", err)
+	}
+	for _, c := range collabs.Items {
+		texts = append(texts, fmt.Sprintf("status of %s: %+v", c.Name, c.Status))
+	}
+	pcs := &collabv1alpha1.ProviderConfigList{}
+	if err := k8s.List(ctx, pcs, client.InNamespace(f.ns)); err != nil {
+		f.t.Errorf("listing provider configs: %v", err)
+	}
+	for _, pc := range pcs.Items {
+		texts = append(texts, fmt.Sprintf("status of %s: %+v", pc.Name, pc.Status))
+	}
+	texts = append(texts, "logs: "+logs.String())
+	for _, text := range texts {
+		for _, cred := range credentials {
+			if strings.Contains(text, cred) {
+				f.t.Errorf("a credential leaked into %.200s...", text)
+			}
+		}
+	}
 }

@@ -1,0 +1,277 @@
+// Package simkit is what the provider simulators share: a request log,
+// request counting and fault injection wrapped around a simulator's
+// handler. It lets tests make a simulator fail the way real SaaS APIs fail
+// (5xx, 429 with Retry-After, dropped connections, latency) without each
+// simulator reimplementing it.
+package simkit
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Fault is a failure the next Times requests get instead of (or, for pure
+// latency, before) the simulator's normal answer.
+type Fault struct {
+	// Times is how many requests the fault applies to; 0 means 1.
+	Times int
+	// Latency delays the answer; the request's own cancellation ends the
+	// wait, so a client timeout test needs no sleep to settle.
+	Latency time.Duration
+	// Drop hijacks the connection and closes it without an answer.
+	Drop bool
+	// Status, when non-zero, is answered instead of the normal handling.
+	Status int
+	// Body is sent with Status; JSON is assumed.
+	Body string
+	// Header is added to the answer (for example Retry-After).
+	Header http.Header
+}
+
+// RequestRecord is one request as the simulator saw it, with secrets
+// redacted so that a test failure printing the log leaks nothing.
+type RequestRecord struct {
+	// Method is the HTTP method.
+	Method string
+	// Path is the escaped path as received, secrets redacted.
+	Path string
+	// Query is the raw query, secrets redacted.
+	Query string
+	// Header holds Accept, Content-Type and Timestamp as sent, and the
+	// Authorization scheme only.
+	Header http.Header
+	// Status is the answer's status, 0 for a dropped connection.
+	Status int
+}
+
+// String renders the record for logs.
+func (r RequestRecord) String() string {
+	q := ""
+	if r.Query != "" {
+		q = "?" + r.Query
+	}
+	return fmt.Sprintf("%s %s%s -> %d", r.Method, r.Path, q, r.Status)
+}
+
+// Kit records requests and injects faults. It is safe for concurrent use.
+type Kit struct {
+	// Redact rewrites a path or query so that secrets are not recorded; nil
+	// records them unchanged.
+	Redact func(string) string
+
+	mu       sync.Mutex
+	faults   []Fault
+	requests []RequestRecord
+	count    int
+}
+
+// Inject queues a fault; queued faults apply in order, each to its Times
+// requests.
+func (k *Kit) Inject(f Fault) {
+	if f.Times <= 0 {
+		f.Times = 1
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.faults = append(k.faults, f)
+}
+
+// FailNext makes the next n requests answer status with a JSON body.
+func (k *Kit) FailNext(n, status int, body string) {
+	k.Inject(Fault{Times: n, Status: status, Body: body})
+}
+
+// RateLimitNext makes the next n requests answer 429 with Retry-After.
+func (k *Kit) RateLimitNext(n int, retryAfter string, body string) {
+	k.Inject(Fault{Times: n, Status: http.StatusTooManyRequests, Body: body,
+		Header: http.Header{"Retry-After": {retryAfter}}})
+}
+
+// DropNext closes the connection of the next n requests without answer.
+func (k *Kit) DropNext(n int) { k.Inject(Fault{Times: n, Drop: true}) }
+
+// DelayNext delays the next n requests by d before normal handling.
+func (k *Kit) DelayNext(n int, d time.Duration) { k.Inject(Fault{Times: n, Latency: d}) }
+
+// ClearFaults drops every queued fault.
+func (k *Kit) ClearFaults() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.faults = nil
+}
+
+// Requests returns a copy of the request log.
+func (k *Kit) Requests() []RequestRecord {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]RequestRecord(nil), k.requests...)
+}
+
+// RequestCount is the number of requests received since the last reset.
+func (k *Kit) RequestCount() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.count
+}
+
+// CountWhere counts logged requests matching pred.
+func (k *Kit) CountWhere(pred func(RequestRecord) bool) int {
+	n := 0
+	for _, r := range k.Requests() {
+		if pred(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// ResetLog clears the request log and count, keeping state and faults.
+func (k *Kit) ResetLog() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.requests = nil
+	k.count = 0
+}
+
+func (k *Kit) nextFault() (Fault, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.faults) == 0 {
+		return Fault{}, false
+	}
+	f := k.faults[0]
+	k.faults[0].Times--
+	if k.faults[0].Times <= 0 {
+		k.faults = k.faults[1:]
+	}
+	return f, true
+}
+
+func (k *Kit) record(r *http.Request, status int) {
+	redact := k.Redact
+	if redact == nil {
+		redact = func(s string) string { return s }
+	}
+	h := http.Header{}
+	for _, name := range []string{"Accept", "Content-Type", "Timestamp"} {
+		if v := r.Header.Values(name); len(v) > 0 {
+			h[name] = append([]string(nil), v...)
+		}
+	}
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		scheme, _, _ := strings.Cut(auth, " ")
+		h.Set("Authorization", scheme+" <redacted>")
+	}
+	rec := RequestRecord{
+		Method: r.Method, Path: redact(r.URL.EscapedPath()), Query: redact(r.URL.RawQuery),
+		Header: h, Status: status,
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.requests = append(k.requests, rec)
+	k.count++
+}
+
+// Wrap returns next with logging and fault injection in front of it.
+func (k *Kit) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := k.nextFault()
+		if ok && f.Latency > 0 {
+			// Read the body first: only then does net/http watch the
+			// connection and cancel r.Context() when the client gives up.
+			body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			if err != nil {
+				k.record(r, 0)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			t := time.NewTimer(f.Latency)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				k.record(r, 0)
+				return
+			}
+		}
+		if ok && f.Drop {
+			k.record(r, 0)
+			if hj, isHJ := w.(http.Hijacker); isHJ {
+				if conn, _, err := hj.Hijack(); err == nil {
+					_ = conn.Close()
+					return
+				}
+			}
+			// No hijacking (HTTP/2): abort the handler, which resets the stream.
+			panic(http.ErrAbortHandler)
+		}
+		if ok && f.Status != 0 {
+			for name, vs := range f.Header {
+				for _, v := range vs {
+					w.Header().Add(name, v)
+				}
+			}
+			if f.Body != "" {
+				w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			}
+			w.WriteHeader(f.Status)
+			_, _ = w.Write([]byte(f.Body))
+			k.record(r, f.Status)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		k.record(r, sw.status)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	if err != nil {
+		return n, fmt.Errorf("writing response: %w", err)
+	}
+	return n, nil
+}
+
+// WriteJSON answers status with v as JSON; simulators use it for every
+// answer so that the Content-Type is always right.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// IsJSON reports whether a Content-Type or Accept value names JSON.
+func IsJSON(value string) bool {
+	for part := range strings.SplitSeq(value, ",") {
+		mt, _, _ := strings.Cut(part, ";")
+		if strings.EqualFold(strings.TrimSpace(mt), "application/json") {
+			return true
+		}
+	}
+	return false
+}

@@ -114,9 +114,10 @@ type ProviderConfigStatus struct {
 
 // ProviderConfig says where a provider's API is and which Secret logs in to
 // it. Collaborators in the same namespace reference it by name.
+// Its short name is collabpc: pc is already PriorityClass's.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:categories=collaboration,shortName=pc
+// +kubebuilder:resource:categories=collaboration,shortName=collabpc
 // +kubebuilder:printcolumn:name="Provider",type=string,JSONPath=`.status.provider`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`

@@ -139,7 +139,7 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 	obs, err := pcl.Observe(ctx, c)
 	if errors.Is(err, provider.ErrUnsupported) {
 		markHealthy(&c.Status.Conditions, gen, collabv1alpha1.ReasonDeleteOnly,
-			c.Status.Provider+" documents no create or read API: the operator cannot add this person or check them, "+
+			c.Spec.ProviderName()+" documents no create or read API: the operator cannot add this person or check them, "+
 				"and deleting this object removes them from the organization")
 		c.Status.LastSyncTime = now()
 		return ctrl.Result{}, nil
@@ -158,7 +158,7 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		if err := r.recordExternalID(ctx, c, created.ExternalID); err != nil {
 			return ctrl.Result{}, err
 		}
-		r.event(c, corev1.EventTypeNormal, eventCreated, "Create", "Created the collaborator at %s", c.Status.Provider)
+		r.event(c, corev1.EventTypeNormal, eventCreated, "Create", "Created the collaborator at %s", c.Spec.ProviderName())
 	case !obs.UpToDate:
 		if err := r.recordExternalID(ctx, c, obs.ExternalID); err != nil {
 			return ctrl.Result{}, err
@@ -166,7 +166,7 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		if err := pcl.Update(ctx, c); err != nil {
 			return r.fail(ctx, c, "Updating the collaborator failed", err)
 		}
-		r.event(c, corev1.EventTypeNormal, eventUpdated, "Update", "Changed the collaborator at %s to match the spec", c.Status.Provider)
+		r.event(c, corev1.EventTypeNormal, eventUpdated, "Update", "Changed the collaborator at %s to match the spec", c.Spec.ProviderName())
 	default:
 		wrote = false
 		adopted := c.Status.LastSyncTime == nil
@@ -174,7 +174,7 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 			return ctrl.Result{}, err
 		}
 		if adopted {
-			r.event(c, corev1.EventTypeNormal, eventAdopted, "Adopt", "Adopted the existing collaborator at %s", c.Status.Provider)
+			r.event(c, corev1.EventTypeNormal, eventAdopted, "Adopt", "Adopted the existing collaborator at %s", c.Spec.ProviderName())
 		}
 	}
 
@@ -187,12 +187,12 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		if !obs.Exists || !obs.UpToDate {
 			log.V(1).Info("Provider does not show the write yet", "exists", obs.Exists, "upToDate", obs.UpToDate)
 			markProgress(&c.Status.Conditions, gen, metav1.ConditionFalse, collabv1alpha1.ReasonUpdating,
-				"Waiting for "+c.Status.Provider+" to show the change")
+				"Waiting for "+c.Spec.ProviderName()+" to show the change")
 			return ctrl.Result{RequeueAfter: r.retryBase()}, nil
 		}
 	}
 
-	markHealthy(&c.Status.Conditions, gen, collabv1alpha1.ReasonAvailable, c.Status.Provider+" holds the collaborator as specified")
+	markHealthy(&c.Status.Conditions, gen, collabv1alpha1.ReasonAvailable, c.Spec.ProviderName()+" holds the collaborator as specified")
 	c.Status.LastSyncTime = now()
 	return ctrl.Result{RequeueAfter: jitter(syncInterval)}, nil
 }
@@ -204,7 +204,7 @@ func (r *CollaboratorReconciler) reconcileDelete(ctx context.Context, c *collabv
 		return ctrl.Result{}, nil
 	}
 	if c.Spec.DeletionPolicy == collabv1alpha1.DeletionOrphan {
-		r.event(c, corev1.EventTypeNormal, eventOrphaned, "Delete", "Left the collaborator at %s (deletionPolicy Orphan)", c.Status.Provider)
+		r.event(c, corev1.EventTypeNormal, eventOrphaned, "Delete", "Left the collaborator at %s (deletionPolicy Orphan)", c.Spec.ProviderName())
 		return ctrl.Result{}, r.release(ctx, c, st)
 	}
 
@@ -221,7 +221,7 @@ func (r *CollaboratorReconciler) reconcileDelete(ctx context.Context, c *collabv
 	if err := pcl.Delete(ctx, c); err != nil && !provider.IsNotFound(err) {
 		return r.failDelete(ctx, c, err)
 	}
-	r.event(c, corev1.EventTypeNormal, eventDeleted, "Delete", "Removed the collaborator at %s", c.Status.Provider)
+	r.event(c, corev1.EventTypeNormal, eventDeleted, "Delete", "Removed the collaborator at %s", c.Spec.ProviderName())
 	return ctrl.Result{}, r.release(ctx, c, st)
 }
 

@@ -1,0 +1,84 @@
+-- Argo CD health check for the collab.dev kinds Collaborator and
+-- ProviderConfig (resource.customizations.health.collab.dev_Collaborator and
+-- resource.customizations.health.collab.dev_ProviderConfig in argocd-cm).
+--
+-- It reads status the way kstatus (and so Flux) does, so that Argo CD and
+-- Flux users see the same thing:
+--   1. status.observedGeneration differs from metadata.generation
+--      -> Progressing: the operator has not yet acted on the latest spec,
+--      so whatever the conditions say describes an older spec.
+--   2. Stalled=True  -> Degraded: only a change by a person can help
+--      (CredentialsInvalid, Rejected, ProviderMismatch).
+--   3. Ready=True    -> Healthy (Available, DeleteOnly).
+--   4. anything else -> Progressing, with the Reconciling (else Ready)
+--      message, which says what the operator is waiting for or retrying.
+--
+-- Argo CD runs health scripts with only the base, table, package and a safe
+-- os library loaded: no string library, so this script uses none.
+
+local function condition(conditions, conditionType)
+  if conditions == nil then
+    return nil
+  end
+  for _, c in ipairs(conditions) do
+    if c.type == conditionType then
+      return c
+    end
+  end
+  return nil
+end
+
+-- describe prefers a condition's message, which says what to do, over its
+-- CamelCase reason.
+local function describe(c)
+  if c == nil then
+    return nil
+  end
+  if c.message ~= nil and c.message ~= "" then
+    if c.reason ~= nil and c.reason ~= "" then
+      return c.reason .. ": " .. c.message
+    end
+    return c.message
+  end
+  return c.reason
+end
+
+local hs = {}
+local status = obj.status
+local generation = obj.metadata.generation
+
+if status == nil or status.observedGeneration == nil or status.observedGeneration ~= generation then
+  hs.status = "Progressing"
+  if generation ~= nil then
+    hs.message = "Waiting for the operator to observe generation " .. tostring(generation)
+  else
+    hs.message = "Waiting for the operator to observe the object"
+  end
+  return hs
+end
+
+local stalled = condition(status.conditions, "Stalled")
+if stalled ~= nil and stalled.status == "True" then
+  hs.status = "Degraded"
+  hs.message = describe(stalled)
+  return hs
+end
+
+local ready = condition(status.conditions, "Ready")
+if ready ~= nil and ready.status == "True" then
+  hs.status = "Healthy"
+  hs.message = describe(ready)
+  return hs
+end
+
+hs.status = "Progressing"
+local reconciling = condition(status.conditions, "Reconciling")
+if reconciling ~= nil and reconciling.status == "True" then
+  hs.message = describe(reconciling)
+else
+  hs.message = describe(ready)
+end
+if hs.message == nil then
+  hs.message = "Waiting for the operator to report Ready"
+end
+return hs

@@ -1,0 +1,432 @@
+// Package health proves the Argo CD health check in config/argocd/health.lua
+// and kstatus (what Flux reads) agree with the operator's status contract.
+// It runs the Lua with gopher-lua, the interpreter Argo CD embeds, the way
+// Argo CD does (same libraries, same object-to-table conversion), on status
+// objects written to and read back from a real API server: a status the
+// CRD schema would refuse, or a field the API server would prune, cannot
+// pass here by accident.
+package health
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/devstack"
+)
+
+var (
+	stack *devstack.Stack
+	cl    client.Client
+	root  string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	var err error
+	root, err = devstack.RepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test/health:", err)
+		return 1
+	}
+	ctx := context.Background()
+	assets, err := devstack.AssetsDir(ctx, root)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test/health: cannot find kube-apiserver and etcd:", err)
+		return 1
+	}
+	stack, err = devstack.New(root, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test/health:", err)
+		return 1
+	}
+	defer func() {
+		if err := stack.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "test/health: stopping the API server:", err)
+		}
+	}()
+	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{AssetsDir: assets, CRDs: true}); err != nil {
+		fmt.Fprintln(os.Stderr, "test/health:", err)
+		return 1
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		fmt.Fprintln(os.Stderr, "test/health:", err)
+		return 1
+	}
+	if err := collabv1alpha1.AddToScheme(scheme); err != nil {
+		fmt.Fprintln(os.Stderr, "test/health:", err)
+		return 1
+	}
+	cl, err = client.New(stack.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test/health: building a client:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// readScript returns health.lua.
+func readScript(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, "config", "argocd", "health.lua"))
+	if err != nil {
+		t.Fatalf("reading the health check: %v", err)
+	}
+	return string(data)
+}
+
+// healthStatus is Argo CD's health.HealthStatus as a script returns it.
+type healthStatus struct {
+	Status  string
+	Message string
+}
+
+// runHealth runs a health script the way Argo CD's util/lua does: a fresh
+// state with only the package, base and table libraries (Argo adds a
+// cut-down os, which our script does not use; notably no string library),
+// the object converted from its unstructured form into nested tables
+// (maps keyed by string, lists 1-based, JSON numbers as Lua numbers) as the
+// global obj, a one-second time limit, and the result read from the table
+// the script returns.
+func runHealth(t *testing.T, script string, u *unstructured.Unstructured) healthStatus {
+	t.Helper()
+	l := lua.NewState(lua.Options{SkipOpenLibs: true})
+	defer l.Close()
+	for _, lib := range []struct {
+		name string
+		open lua.LGFunction
+	}{
+		{lua.LoadLibName, lua.OpenPackage},
+		{lua.BaseLibName, lua.OpenBase},
+		{lua.TabLibName, lua.OpenTable},
+	} {
+		l.Push(l.NewFunction(lib.open))
+		l.Push(lua.LString(lib.name))
+		l.Call(1, 0)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	l.SetContext(ctx)
+	l.SetGlobal("obj", toLua(l, u.Object))
+	if err := l.DoString(script); err != nil {
+		t.Fatalf("health.lua failed on %s: %v", u.GetName(), err)
+	}
+	ret, ok := l.Get(-1).(*lua.LTable)
+	if !ok {
+		t.Fatalf("health.lua returned %s, want a table", l.Get(-1).Type())
+	}
+	hs := healthStatus{Status: lua.LVAsString(ret.RawGetString("status")), Message: lua.LVAsString(ret.RawGetString("message"))}
+	switch hs.Status {
+	case "Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown":
+	default:
+		t.Fatalf("health.lua returned status %q, which Argo CD rejects", hs.Status)
+	}
+	return hs
+}
+
+// toLua mirrors Argo CD's decodeValue.
+func toLua(l *lua.LState, v any) lua.LValue {
+	switch v := v.(type) {
+	case float64:
+		return lua.LNumber(v)
+	case int64:
+		return lua.LNumber(v)
+	case string:
+		return lua.LString(v)
+	case bool:
+		return lua.LBool(v)
+	case []any:
+		t := l.CreateTable(len(v), 0)
+		for _, item := range v {
+			t.Append(toLua(l, item))
+		}
+		return t
+	case map[string]any:
+		t := l.CreateTable(0, len(v))
+		for k, item := range v {
+			t.RawSetH(lua.LString(k), toLua(l, item))
+		}
+		return t
+	default:
+		return lua.LNil
+	}
+}
+
+func cond(typ string, st metav1.ConditionStatus, gen int64, reason, msg string) metav1.Condition {
+	return metav1.Condition{Type: typ, Status: st, ObservedGeneration: gen, Reason: reason, Message: msg,
+		LastTransitionTime: metav1.Now()}
+}
+
+// state is one status the operator writes, with what each reader must make
+// of it.
+type state struct {
+	name string
+	// setStatus fills the status before it is written; nil writes none.
+	setStatus func(c *collabv1alpha1.Collaborator)
+	// bumpSpec changes the spec after the status is written, so that the
+	// status describes an older generation.
+	bumpSpec    bool
+	wantArgo    string
+	wantMessage string
+	wantKStatus status.Status
+}
+
+func TestCollaboratorHealth(t *testing.T) {
+	script := readScript(t)
+	ctx := context.Background()
+	ns := "health-collab"
+	mustCreateNamespace(t, ns)
+
+	for _, tc := range []state{
+		{
+			name:        "no-status",
+			wantArgo:    "Progressing",
+			wantMessage: "Waiting for the operator to observe generation 1",
+			// kstatus cannot tell an object the operator has not seen yet
+			// from one that has no status at all, and calls both Current;
+			// Flux's wait relies on the operator writing status (with
+			// Reconciling=True) at its first reconcile, which it does.
+			wantKStatus: status.CurrentStatus,
+		},
+		{
+			name: "reconciling",
+			setStatus: func(c *collabv1alpha1.Collaborator) {
+				c.Status.Conditions = []metav1.Condition{
+					cond(collabv1alpha1.ConditionReady, metav1.ConditionFalse, 1, collabv1alpha1.ReasonProviderUnavailable, "AppHarbor is unreachable"),
+					cond(collabv1alpha1.ConditionReconciling, metav1.ConditionTrue, 1, collabv1alpha1.ReasonProviderUnavailable,
+						"AppHarbor answered HTTP 503; retrying with backoff"),
+				}
+			},
+			wantArgo:    "Progressing",
+			wantMessage: "ProviderUnavailable: AppHarbor answered HTTP 503; retrying with backoff",
+			wantKStatus: status.InProgressStatus,
+		},
+		{
+			name: "stalled",
+			setStatus: func(c *collabv1alpha1.Collaborator) {
+				c.Status.Conditions = []metav1.Condition{
+					cond(collabv1alpha1.ConditionReady, metav1.ConditionFalse, 1, collabv1alpha1.ReasonCredentialsInvalid, "AppHarbor refused the credentials"),
+					cond(collabv1alpha1.ConditionSynced, metav1.ConditionFalse, 1, collabv1alpha1.ReasonCredentialsInvalid, "AppHarbor answered HTTP 401"),
+					cond(collabv1alpha1.ConditionStalled, metav1.ConditionTrue, 1, collabv1alpha1.ReasonCredentialsInvalid,
+						"AppHarbor answered HTTP 401; fix the accessToken in Secret appharbor-credentials"),
+				}
+			},
+			wantArgo:    "Degraded",
+			wantMessage: "CredentialsInvalid: AppHarbor answered HTTP 401; fix the accessToken in Secret appharbor-credentials",
+			wantKStatus: status.FailedStatus,
+		},
+		{
+			name: "ready",
+			setStatus: func(c *collabv1alpha1.Collaborator) {
+				c.Status.Conditions = []metav1.Condition{
+					cond(collabv1alpha1.ConditionReady, metav1.ConditionTrue, 1, collabv1alpha1.ReasonAvailable, "AppHarbor holds the collaborator as specified"),
+					cond(collabv1alpha1.ConditionSynced, metav1.ConditionTrue, 1, collabv1alpha1.ReasonSynced, "Read from AppHarbor"),
+				}
+			},
+			wantArgo:    "Healthy",
+			wantMessage: "Available: AppHarbor holds the collaborator as specified",
+			wantKStatus: status.CurrentStatus,
+		},
+		{
+			// A failed periodic re-read keeps Ready as last observed: still
+			// healthy, with Synced saying the provider did not answer.
+			name: "ready-sync-failed",
+			setStatus: func(c *collabv1alpha1.Collaborator) {
+				c.Status.Conditions = []metav1.Condition{
+					cond(collabv1alpha1.ConditionReady, metav1.ConditionTrue, 1, collabv1alpha1.ReasonAvailable, "AppHarbor holds the collaborator as specified"),
+					cond(collabv1alpha1.ConditionSynced, metav1.ConditionFalse, 1, collabv1alpha1.ReasonProviderUnavailable, "AppHarbor answered HTTP 503"),
+				}
+			},
+			wantArgo:    "Healthy",
+			wantMessage: "Available: AppHarbor holds the collaborator as specified",
+			wantKStatus: status.CurrentStatus,
+		},
+		{
+			name: "new-generation-not-observed",
+			setStatus: func(c *collabv1alpha1.Collaborator) {
+				c.Status.Conditions = []metav1.Condition{
+					cond(collabv1alpha1.ConditionReady, metav1.ConditionTrue, 1, collabv1alpha1.ReasonAvailable, "AppHarbor holds the collaborator as specified"),
+				}
+			},
+			bumpSpec:    true,
+			wantArgo:    "Progressing",
+			wantMessage: "Waiting for the operator to observe generation 2",
+			wantKStatus: status.InProgressStatus,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &collabv1alpha1.Collaborator{
+				ObjectMeta: metav1.ObjectMeta{Name: tc.name, Namespace: ns},
+				Spec: collabv1alpha1.CollaboratorSpec{
+					ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: "appharbor"},
+					AppHarbor: &collabv1alpha1.AppHarborCollaborator{
+						Application: "my-app", Email: tc.name + "@example.com", Role: collabv1alpha1.AppHarborRoleCollaborator,
+					},
+				},
+			}
+			if err := cl.Create(ctx, c); err != nil {
+				t.Fatalf("creating Collaborator %s: %v", tc.name, err)
+			}
+			if tc.setStatus != nil {
+				tc.setStatus(c)
+				c.Status.ObservedGeneration = c.Generation
+				if err := cl.Status().Update(ctx, c); err != nil {
+					t.Fatalf("writing the status through the status subresource: %v", err)
+				}
+			}
+			if tc.bumpSpec {
+				c.Spec.AppHarbor.Role = collabv1alpha1.AppHarborRoleAdministrator
+				if err := cl.Update(ctx, c); err != nil {
+					t.Fatalf("changing the spec: %v", err)
+				}
+			}
+			u := readBack(t, "Collaborator", ns, tc.name)
+			if tc.bumpSpec && u.GetGeneration() != 2 {
+				t.Fatalf("generation is %d after a spec change, want 2", u.GetGeneration())
+			}
+			assertHealth(t, script, u, tc.wantArgo, tc.wantMessage, tc.wantKStatus)
+		})
+	}
+}
+
+func TestProviderConfigHealth(t *testing.T) {
+	script := readScript(t)
+	ctx := context.Background()
+	ns := "health-pc"
+	mustCreateNamespace(t, ns)
+
+	for _, tc := range []struct {
+		name        string
+		conditions  []metav1.Condition
+		wantArgo    string
+		wantMessage string
+		wantKStatus status.Status
+	}{
+		{
+			name: "ready",
+			conditions: []metav1.Condition{
+				cond(collabv1alpha1.ConditionReady, metav1.ConditionTrue, 1, collabv1alpha1.ReasonAvailable, "QuantConnect accepted the credentials"),
+			},
+			wantArgo: "Healthy", wantMessage: "Available: QuantConnect accepted the credentials", wantKStatus: status.CurrentStatus,
+		},
+		{
+			name: "secret-missing",
+			conditions: []metav1.Condition{
+				cond(collabv1alpha1.ConditionReady, metav1.ConditionFalse, 1, collabv1alpha1.ReasonSecretNotFound, "Secret qc-credentials not found"),
+				cond(collabv1alpha1.ConditionReconciling, metav1.ConditionTrue, 1, collabv1alpha1.ReasonSecretNotFound,
+					"Secret qc-credentials not found; create it, the operator retries"),
+			},
+			wantArgo: "Progressing", wantMessage: "SecretNotFound: Secret qc-credentials not found; create it, the operator retries",
+			wantKStatus: status.InProgressStatus,
+		},
+		{
+			name: "credentials-refused",
+			conditions: []metav1.Condition{
+				cond(collabv1alpha1.ConditionReady, metav1.ConditionFalse, 1, collabv1alpha1.ReasonCredentialsInvalid, "QuantConnect refused the credentials"),
+				cond(collabv1alpha1.ConditionStalled, metav1.ConditionTrue, 1, collabv1alpha1.ReasonCredentialsInvalid, "QuantConnect refused the credentials"),
+			},
+			wantArgo: "Degraded", wantMessage: "CredentialsInvalid: QuantConnect refused the credentials", wantKStatus: status.FailedStatus,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pc := &collabv1alpha1.ProviderConfig{
+				ObjectMeta: metav1.ObjectMeta{Name: tc.name, Namespace: ns},
+				Spec: collabv1alpha1.ProviderConfigSpec{QuantConnect: &collabv1alpha1.QuantConnectConfig{
+					CredentialsSecretRef: collabv1alpha1.SecretReference{Name: "qc-credentials"},
+				}},
+			}
+			if err := cl.Create(ctx, pc); err != nil {
+				t.Fatalf("creating ProviderConfig %s: %v", tc.name, err)
+			}
+			pc.Status.ObservedGeneration = pc.Generation
+			pc.Status.Conditions = tc.conditions
+			if err := cl.Status().Update(ctx, pc); err != nil {
+				t.Fatalf("writing the status through the status subresource: %v", err)
+			}
+			assertHealth(t, script, readBack(t, "ProviderConfig", ns, tc.name), tc.wantArgo, tc.wantMessage, tc.wantKStatus)
+		})
+	}
+}
+
+// TestArgoCDPatchMatchesScript keeps the ready-to-apply argocd-cm patch in
+// step with health.lua, which is the copy the other tests run.
+func TestArgoCDPatchMatchesScript(t *testing.T) {
+	script := readScript(t)
+	data, err := os.ReadFile(filepath.Join(root, "config", "argocd", "argocd-cm-patch.yaml"))
+	if err != nil {
+		t.Fatalf("reading the argocd-cm patch: %v", err)
+	}
+	var cm struct {
+		Data map[string]string `json:"data"`
+	}
+	if err := yaml.Unmarshal(data, &cm); err != nil {
+		t.Fatalf("parsing the argocd-cm patch: %v", err)
+	}
+	for _, kind := range []string{"Collaborator", "ProviderConfig"} {
+		key := "resource.customizations.health.collab.dev_" + kind
+		got, ok := cm.Data[key]
+		if !ok {
+			t.Errorf("argocd-cm patch lacks %s", key)
+			continue
+		}
+		if strings.TrimSpace(got) != strings.TrimSpace(script) {
+			t.Errorf("argocd-cm patch's %s differs from config/argocd/health.lua; copy the script into it again", key)
+		}
+	}
+}
+
+func mustCreateNamespace(t *testing.T, name string) {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("v1")
+	u.SetKind("Namespace")
+	u.SetName(name)
+	if err := cl.Create(context.Background(), u); err != nil {
+		t.Fatalf("creating namespace %s: %v", name, err)
+	}
+}
+
+// readBack reads the object from the API server in the unstructured form
+// Argo CD and Flux both see.
+func readBack(t *testing.T, kind, ns, name string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(collabv1alpha1.GroupVersion.WithKind(kind))
+	if err := cl.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, u); err != nil {
+		t.Fatalf("reading %s %s/%s back: %v", kind, ns, name, err)
+	}
+	return u
+}
+
+func assertHealth(t *testing.T, script string, u *unstructured.Unstructured, wantArgo, wantMessage string, wantKStatus status.Status) {
+	t.Helper()
+	hs := runHealth(t, script, u)
+	if hs.Status != wantArgo || hs.Message != wantMessage {
+		t.Errorf("Argo CD health = %s %q, want %s %q", hs.Status, hs.Message, wantArgo, wantMessage)
+	}
+	res, err := status.Compute(u)
+	if err != nil {
+		t.Fatalf("kstatus failed: %v", err)
+	}
+	if res.Status != wantKStatus {
+		t.Errorf("kstatus = %s (%s), want %s", res.Status, res.Message, wantKStatus)
+	}
+}

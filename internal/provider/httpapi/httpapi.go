@@ -264,6 +264,11 @@ func ParseBaseURL(raw string) (*url.URL, error) {
 	if u.User != nil {
 		return nil, errors.New("base URL must not carry user information; credentials come from the Secret")
 	}
+	for seg := range strings.SplitSeq(u.EscapedPath(), "/") {
+		if seg == "." || seg == ".." {
+			return nil, fmt.Errorf("base URL %q must not contain . or .. path segments", u.Redacted())
+		}
+	}
 	u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
 	return u, nil
 }

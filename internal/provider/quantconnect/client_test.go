@@ -178,7 +178,7 @@ func TestObserve(t *testing.T) {
 			want:       provider.Observation{Exists: true, UpToDate: true, ExternalID: "1001"},
 			wantStatus: &collabv1alpha1.QuantConnectObservation{UID: 1001, PublicID: "owner-ann", Name: "Ann", Email: "ann@example.com", Permission: "write", LiveControl: true, Owner: true},
 		},
-		"unknown project": {col: collab(999, "bob", false, false), wantClass: provider.ClassRejected},
+		"unknown project":          {col: collab(999, "bob", false, false), wantClass: provider.ClassRejected},
 		"project of another owner": {col: collab(777, "bob", false, false), wantClass: provider.ClassRejected},
 	}
 	for name, tc := range tests {
@@ -351,7 +351,7 @@ func TestFaults(t *testing.T) {
 			s.RateLimitNext(1, fixedNow.Add(90*time.Second).UTC().Format(http.TimeFormat), "")
 		}, wantClass: provider.ClassRateLimited, wantStatus: 429, wantRetry: 90 * time.Second},
 		"dropped connection": {inject: func(s *sim.Server) { s.DropNext(1) }, wantClass: provider.ClassUnavailable, wantMsg: "connection"},
-		"slow": {inject: func(s *sim.Server) { s.DelayNext(1, time.Minute) }, wantClass: provider.ClassUnavailable, wantMsg: "timed out after 100ms"},
+		"slow":               {inject: func(s *sim.Server) { s.DelayNext(1, time.Minute) }, wantClass: provider.ClassUnavailable, wantMsg: "timed out after 100ms"},
 		"200 success=false": {inject: func(s *sim.Server) {
 			s.FailNext(1, 200, `{"success":false,"errors":["Something odd happened."]}`)
 		}, wantClass: provider.ClassRejected, wantStatus: 200, wantMsg: "Something odd happened."},

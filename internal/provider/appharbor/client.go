@@ -1,0 +1,246 @@
+package appharbor
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
+	"github.com/collab-dev/collaborator-operator/internal/provider/httpapi"
+	"github.com/collab-dev/collaborator-operator/internal/provider/readcache"
+)
+
+// Option configures a factory or an APIClient.
+type Option func(*settings)
+
+type settings struct {
+	httpapi.Settings
+	cacheTTL time.Duration
+}
+
+func newSettings(opts []Option) settings {
+	s := settings{cacheTTL: readcache.DefaultTTL}
+	for _, o := range opts {
+		o(&s)
+	}
+	return s
+}
+
+// WithHTTPClient sends requests with hc (copied; its Timeout is kept unless
+// zero).
+func WithHTTPClient(hc *http.Client) Option { return func(s *settings) { s.HTTPClient = hc } }
+
+// WithTimeout bounds each request; the default is 30s.
+func WithTimeout(d time.Duration) Option { return func(s *settings) { s.Timeout = d } }
+
+// WithClock replaces time.Now, used to read Retry-After dates.
+func WithClock(now func() time.Time) Option { return func(s *settings) { s.Now = now } }
+
+// WithCacheTTL sets how long an application's collaborator list is reused
+// by Observe; 0 disables reuse (concurrent reads still share a request).
+func WithCacheTTL(d time.Duration) Option { return func(s *settings) { s.cacheTTL = d } }
+
+// NewFactory returns the provider.Factory for AppHarbor. Its Clients share
+// one list cache, so build it once per manager.
+func NewFactory(opts ...Option) provider.Factory {
+	s := newSettings(opts)
+	cache := readcache.New[[]Collaborator](s.cacheTTL, s.Now)
+	return func(cfg provider.Config) (provider.Client, error) {
+		token := strings.TrimSpace(string(cfg.Credentials[collabv1alpha1.AppHarborAccessTokenKey]))
+		if token == "" {
+			return nil, fmt.Errorf("AppHarbor credentials Secret lacks non-empty key %s", collabv1alpha1.AppHarborAccessTokenKey)
+		}
+		api, err := newAPIClient(cfg.BaseURL, token, s)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256([]byte(token))
+		return &Client{api: api, cache: cache, tokenID: hex.EncodeToString(sum[:8])}, nil
+	}
+}
+
+// Client adapts APIClient to provider.Client.
+type Client struct {
+	api   *APIClient
+	cache *readcache.Cache[[]Collaborator]
+	// tokenID separates cache entries of different tokens, which may see
+	// different applications, without keeping the token in a key.
+	tokenID string
+}
+
+var _ provider.Client = (*Client)(nil)
+
+// API returns the raw API client.
+func (c *Client) API() *APIClient { return c.api }
+
+func (c *Client) key(slug string) string {
+	return c.api.BaseURL() + "\x00" + c.tokenID + "\x00" + slug
+}
+
+func spec(col *collabv1alpha1.Collaborator, op string) (*collabv1alpha1.AppHarborCollaborator, error) {
+	if col == nil || col.Spec.AppHarbor == nil {
+		return nil, &provider.Error{Provider: providerName, Op: op, Class: provider.ClassRejected,
+			Message: "the Collaborator has no appHarbor block"}
+	}
+	return col.Spec.AppHarbor, nil
+}
+
+// externalID is the recorded id: the annotation first, because it is
+// written before anything else and survives a backup without status.
+func externalID(col *collabv1alpha1.Collaborator) string {
+	if id := col.Annotations[collabv1alpha1.ExternalIDAnnotation]; id != "" {
+		return id
+	}
+	if col.Status.AppHarbor != nil {
+		return col.Status.AppHarbor.ID
+	}
+	return ""
+}
+
+func wantRole(s *collabv1alpha1.AppHarborCollaborator) string {
+	if s.Role == "" {
+		return string(collabv1alpha1.AppHarborRoleCollaborator)
+	}
+	return string(s.Role)
+}
+
+// Observe finds the collaborator by its recorded id, in the application's
+// shared list when possible and by a direct read otherwise.
+//
+// Without a recorded id it reports Exists=false: AppHarbor's list has no
+// email, so the person cannot be recognised in it. The reconciler records
+// the id from Create before anything else, so an id is missing only before
+// the first create; adopting an existing collaborator needs the id written
+// into the annotation by hand.
+func (c *Client) Observe(ctx context.Context, col *collabv1alpha1.Collaborator) (provider.Observation, error) {
+	s, err := spec(col, "read collaborator")
+	if err != nil {
+		return provider.Observation{}, err
+	}
+	id := externalID(col)
+	if id == "" {
+		return provider.Observation{}, nil
+	}
+	var found *Collaborator
+	list, listErr := c.cache.Get(ctx, c.key(s.Application), func(ctx context.Context) ([]Collaborator, error) {
+		return c.api.ListCollaborators(ctx, s.Application)
+	})
+	switch provider.ClassOf(listErr) {
+	case provider.ClassUnauthorized, provider.ClassUnavailable, provider.ClassRateLimited:
+		return provider.Observation{}, fmt.Errorf("observing AppHarbor collaborator %s of %s: %w", id, s.Application, listErr)
+	}
+	if listErr == nil {
+		for i := range list {
+			if list[i].ID == id {
+				found = &list[i]
+				break
+			}
+		}
+	}
+	if found == nil {
+		// Not in the (possibly cached) list: ask for it directly, so that a
+		// list that lags or is paged never makes us create a duplicate.
+		got, err := c.api.GetCollaborator(ctx, s.Application, id)
+		if provider.IsNotFound(err) {
+			return provider.Observation{ExternalID: id}, nil
+		}
+		if err != nil {
+			return provider.Observation{}, fmt.Errorf("observing AppHarbor collaborator %s of %s: %w", id, s.Application, err)
+		}
+		found = got
+	}
+	fillStatus(col, id, found)
+	return provider.Observation{
+		Exists:     true,
+		UpToDate:   strings.EqualFold(found.Role, wantRole(s)),
+		ExternalID: id,
+	}, nil
+}
+
+// Create invites the person. A refusal, including AppHarbor's answer for an
+// email that is already a collaborator, is returned with its message: the
+// reconciler's annotation-first design means a second create only happens
+// if the id was lost, and then a person must adopt by hand.
+func (c *Client) Create(ctx context.Context, col *collabv1alpha1.Collaborator) (provider.Creation, error) {
+	s, err := spec(col, "create collaborator")
+	if err != nil {
+		return provider.Creation{}, err
+	}
+	id, loc, err := c.api.CreateCollaborator(ctx, s.Application, s.Email, wantRole(s))
+	c.cache.Invalidate(c.key(s.Application))
+	if err != nil {
+		if provider.IsNotFound(err) {
+			// A 404 on create is the application, not the collaborator:
+			// only a person can fix the slug or the token's access.
+			err = reclass(err, provider.ClassRejected)
+		}
+		return provider.Creation{}, fmt.Errorf("creating AppHarbor collaborator %s on %s: %w", s.Email, s.Application, err)
+	}
+	col.Status.AppHarbor = &collabv1alpha1.AppHarborObservation{ID: id, Role: wantRole(s), URL: loc}
+	return provider.Creation{ExternalID: id}, nil
+}
+
+// Update sets the role; a collaborator that is gone is ClassNotFound.
+func (c *Client) Update(ctx context.Context, col *collabv1alpha1.Collaborator) error {
+	s, err := spec(col, "update collaborator")
+	if err != nil {
+		return err
+	}
+	id := externalID(col)
+	if id == "" {
+		return &provider.Error{Provider: providerName, Op: "update collaborator", Class: provider.ClassNotFound,
+			Message: "no collaborator id recorded; it must be created first"}
+	}
+	err = c.api.UpdateCollaborator(ctx, s.Application, id, wantRole(s))
+	c.cache.Invalidate(c.key(s.Application))
+	if err != nil {
+		return fmt.Errorf("updating AppHarbor collaborator %s on %s: %w", id, s.Application, err)
+	}
+	if col.Status.AppHarbor == nil {
+		col.Status.AppHarbor = &collabv1alpha1.AppHarborObservation{ID: id}
+	}
+	col.Status.AppHarbor.Role = wantRole(s)
+	return nil
+}
+
+// Delete removes the collaborator; one that is gone is success. Without a
+// recorded id nothing was ever created by the operator, so there is nothing
+// it could name to delete.
+func (c *Client) Delete(ctx context.Context, col *collabv1alpha1.Collaborator) error {
+	s, err := spec(col, "delete collaborator")
+	if err != nil {
+		return err
+	}
+	id := externalID(col)
+	if id == "" {
+		return nil
+	}
+	err = c.api.DeleteCollaborator(ctx, s.Application, id)
+	c.cache.Invalidate(c.key(s.Application))
+	if err != nil && !provider.IsNotFound(err) {
+		return fmt.Errorf("deleting AppHarbor collaborator %s on %s: %w", id, s.Application, err)
+	}
+	return nil
+}
+
+func reclass(err error, class provider.Class) error {
+	var pe *provider.Error
+	if errors.As(err, &pe) {
+		copied := *pe
+		copied.Class = class
+		return &copied
+	}
+	return err
+}
+
+func fillStatus(col *collabv1alpha1.Collaborator, id string, got *Collaborator) {
+	col.Status.AppHarbor = &collabv1alpha1.AppHarborObservation{
+		ID: id, UserID: got.User.ID, UserName: got.User.Name, Role: got.Role, URL: got.URL,
+	}
+}

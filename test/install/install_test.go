@@ -1,0 +1,297 @@
+// Package install checks the installer users get from `make
+// build-installer` (dist/install.yaml, rendered from config/default): that
+// it holds everything the operator needs, hardened the way a restricted
+// namespace requires, and that a real API server accepts every object.
+// It renders config/default in-process with kustomize's own library (the
+// one the pinned bin/kustomize is built from), so it needs no binary.
+package install
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/collab-dev/collaborator-operator/internal/devstack"
+)
+
+// render builds config/default as `kustomize build` does.
+func render(t *testing.T, root string) []*unstructured.Unstructured {
+	t.Helper()
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	resMap, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(root, "config", "default"))
+	if err != nil {
+		t.Fatalf("kustomize build config/default: %v", err)
+	}
+	data, err := resMap.AsYaml()
+	if err != nil {
+		t.Fatalf("rendering config/default as YAML: %v", err)
+	}
+	var objs []*unstructured.Unstructured
+	dec := yaml.NewYAMLOrJSONDecoder(strings.NewReader(string(data)), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			if err.Error() == "EOF" {
+				break
+			}
+			t.Fatalf("parsing the rendered installer: %v", err)
+		}
+		if len(u.Object) > 0 {
+			objs = append(objs, u)
+		}
+	}
+	return objs
+}
+
+func TestInstaller(t *testing.T) {
+	root, err := devstack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := render(t, root)
+
+	t.Run("contents", func(t *testing.T) { checkContents(t, objs) })
+	t.Run("server-side-dry-run", func(t *testing.T) { dryRun(t, root, objs) })
+}
+
+func find(objs []*unstructured.Unstructured, kind string, match func(*unstructured.Unstructured) bool) []*unstructured.Unstructured {
+	var found []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == kind && (match == nil || match(o)) {
+			found = append(found, o)
+		}
+	}
+	return found
+}
+
+func convert[T any](t *testing.T, u *unstructured.Unstructured) *T {
+	t.Helper()
+	var v T
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &v); err != nil {
+		t.Fatalf("reading %s %s: %v", u.GetKind(), u.GetName(), err)
+	}
+	return &v
+}
+
+func checkContents(t *testing.T, objs []*unstructured.Unstructured) {
+	nss := find(objs, "Namespace", nil)
+	if len(nss) != 1 {
+		t.Fatalf("installer has %d Namespaces, want 1", len(nss))
+	}
+	ns := nss[0].GetName()
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding":
+		default:
+			if o.GetNamespace() != ns {
+				t.Errorf("%s %s is in namespace %q, want %q", o.GetKind(), o.GetName(), o.GetNamespace(), ns)
+			}
+		}
+	}
+
+	var crds []string
+	for _, c := range find(objs, "CustomResourceDefinition", nil) {
+		crds = append(crds, c.GetName())
+	}
+	slices.Sort(crds)
+	if want := []string{"collaborators.collab.dev", "providerconfigs.collab.dev"}; !slices.Equal(crds, want) {
+		t.Errorf("installer's CRDs are %v, want %v", crds, want)
+	}
+
+	sas := find(objs, "ServiceAccount", nil)
+	if len(sas) != 1 {
+		t.Fatalf("installer has %d ServiceAccounts, want 1", len(sas))
+	}
+	sa := sas[0].GetName()
+
+	// The manager's ClusterRole must reach the collab.dev kinds, their
+	// status and finalizers, and Secrets; and it must be bound to the
+	// Deployment's ServiceAccount.
+	managerRoles := map[string]bool{}
+	for _, b := range find(objs, "ClusterRoleBinding", nil) {
+		crb := convert[rbacv1.ClusterRoleBinding](t, b)
+		for _, s := range crb.Subjects {
+			if s.Kind == "ServiceAccount" && s.Name == sa && s.Namespace == ns {
+				managerRoles[crb.RoleRef.Name] = true
+			}
+		}
+	}
+	can := func(group, resource, verb string) bool {
+		for _, r := range find(objs, "ClusterRole", func(u *unstructured.Unstructured) bool { return managerRoles[u.GetName()] }) {
+			for _, rule := range convert[rbacv1.ClusterRole](t, r).Rules {
+				if slices.Contains(rule.APIGroups, group) && slices.Contains(rule.Resources, resource) && slices.Contains(rule.Verbs, verb) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, need := range []struct{ group, resource, verb string }{
+		{"collab.dev", "collaborators", "watch"},
+		{"collab.dev", "collaborators", "patch"},
+		{"collab.dev", "collaborators/status", "update"},
+		{"collab.dev", "collaborators/finalizers", "update"},
+		{"collab.dev", "providerconfigs", "watch"},
+		{"collab.dev", "providerconfigs/status", "update"},
+		{"", "secrets", "get"},
+		{"", "events", "create"},
+		// The authenticated metrics endpoint checks each scraper's token
+		// and permission with the API server.
+		{"authentication.k8s.io", "tokenreviews", "create"},
+		{"authorization.k8s.io", "subjectaccessreviews", "create"},
+	} {
+		if !can(need.group, need.resource, need.verb) && !(need.resource == "events" && can("events.k8s.io", "events", "create")) {
+			t.Errorf("the manager's ServiceAccount %s/%s may not %s %s.%s", ns, sa, need.verb, need.resource, need.group)
+		}
+	}
+
+	deps := find(objs, "Deployment", nil)
+	if len(deps) != 1 {
+		t.Fatalf("installer has %d Deployments, want 1", len(deps))
+	}
+	dep := convert[appsv1.Deployment](t, deps[0])
+	pod := dep.Spec.Template.Spec
+	if pod.ServiceAccountName != sa {
+		t.Errorf("Deployment runs as ServiceAccount %q, want %q", pod.ServiceAccountName, sa)
+	}
+	if len(pod.Containers) == 0 {
+		t.Fatal("Deployment has no containers")
+	}
+	podSC := pod.SecurityContext
+	if podSC == nil {
+		podSC = &corev1.PodSecurityContext{}
+	}
+	for _, c := range pod.Containers {
+		where := "container " + c.Name
+		sc := c.SecurityContext
+		if sc == nil {
+			sc = &corev1.SecurityContext{}
+		}
+		if c.LivenessProbe == nil || c.ReadinessProbe == nil {
+			t.Errorf("%s lacks a liveness or readiness probe", where)
+		}
+		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			if _, ok := c.Resources.Requests[r]; !ok {
+				t.Errorf("%s has no %s request", where, r)
+			}
+			if _, ok := c.Resources.Limits[r]; !ok {
+				t.Errorf("%s has no %s limit", where, r)
+			}
+		}
+		if !isTrue(sc.RunAsNonRoot) && !isTrue(podSC.RunAsNonRoot) {
+			t.Errorf("%s may run as root: set runAsNonRoot", where)
+		}
+		if !isTrue(sc.ReadOnlyRootFilesystem) {
+			t.Errorf("%s has a writable root filesystem", where)
+		}
+		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+			t.Errorf("%s allows privilege escalation", where)
+		}
+		seccomp := sc.SeccompProfile
+		if seccomp == nil {
+			seccomp = podSC.SeccompProfile
+		}
+		if seccomp == nil || seccomp.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			t.Errorf("%s has no RuntimeDefault seccomp profile", where)
+		}
+		if sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
+			t.Errorf("%s keeps Linux capabilities: drop ALL", where)
+		}
+	}
+	mgr := pod.Containers[0]
+	args := strings.Join(append(append([]string{}, mgr.Command...), mgr.Args...), " ")
+	if !strings.Contains(args, "--metrics-bind-address=:8443") || strings.Contains(args, "--metrics-secure=false") {
+		t.Errorf("manager args %q: want authenticated HTTPS metrics on :8443", args)
+	}
+	if !strings.Contains(args, "--leader-elect") {
+		t.Errorf("manager args %q: want --leader-elect so a rollout never runs two managers", args)
+	}
+
+	var metricsPorts []int32
+	for _, s := range find(objs, "Service", nil) {
+		svc := convert[corev1.Service](t, s)
+		matches := len(svc.Spec.Selector) > 0
+		for k, v := range svc.Spec.Selector {
+			if dep.Spec.Template.Labels[k] != v {
+				matches = false
+			}
+		}
+		if !matches {
+			continue
+		}
+		for _, p := range svc.Spec.Ports {
+			metricsPorts = append(metricsPorts, p.Port)
+		}
+	}
+	if !slices.Contains(metricsPorts, 8443) {
+		t.Errorf("no Service selects the manager's pods on port 8443 for metrics (ports %v)", metricsPorts)
+	}
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+// dryRun sends every object to a real API server with dryRun=All, in the
+// order kubectl apply would need: CRDs, then the Namespace, then the rest.
+// The Namespace is then created for real, because the API server refuses
+// even a dry-run create in a namespace that does not exist.
+func dryRun(t *testing.T, root string, objs []*unstructured.Unstructured) {
+	ctx := context.Background()
+	assets, err := devstack.AssetsDir(ctx, root)
+	if err != nil {
+		t.Fatalf("cannot find kube-apiserver and etcd: %v", err)
+	}
+	stack, err := devstack.New(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := stack.Stop(); err != nil {
+			t.Errorf("stopping the API server: %v", err)
+		}
+	})
+	// No CRDs installed beforehand: the installer's own must be valid.
+	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{AssetsDir: assets}); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.New(stack.Config, client.Options{})
+	if err != nil {
+		t.Fatalf("building a client: %v", err)
+	}
+	rank := func(u *unstructured.Unstructured) int {
+		switch u.GetKind() {
+		case "CustomResourceDefinition":
+			return 0
+		case "Namespace":
+			return 1
+		default:
+			return 2
+		}
+	}
+	ordered := slices.Clone(objs)
+	slices.SortStableFunc(ordered, func(a, b *unstructured.Unstructured) int { return rank(a) - rank(b) })
+	for _, o := range ordered {
+		id := fmt.Sprintf("%s %s", o.GetKind(), client.ObjectKeyFromObject(o))
+		if err := cl.Create(ctx, o.DeepCopy(), client.DryRunAll); err != nil {
+			t.Errorf("the API server refuses %s: %v", id, err)
+			continue
+		}
+		if o.GetKind() == "Namespace" {
+			if err := cl.Create(ctx, o.DeepCopy()); err != nil {
+				t.Fatalf("creating %s for the namespaced objects' dry run: %v", id, err)
+			}
+		}
+	}
+}

@@ -196,3 +196,22 @@ mv $(1) $(1)-$(3) ;\
 } ;\
 ln -sf $$(basename "$(1)-$(3)") $(1)
 endef
+
+##@ Demo, end-to-end and installer checks (issue 5; owned by the demo/e2e work)
+
+# DEMO_ARGS are passed to hack/demo, e.g. DEMO_ARGS=--exit to stop after the
+# readiness check (CI=true does the same), or DEMO_ARGS=--timeout=5m.
+DEMO_ARGS ?=
+
+.PHONY: demo
+demo: manifests envtest ## Run the operator on a local API server with provider simulators, apply config/samples and wait until Ready; Ctrl-C stops it.
+	go build -o bin/demo ./hack/demo
+	bin/demo $(DEMO_ARGS)
+
+.PHONY: test-e2e
+test-e2e: manifests envtest ## Run only the end-to-end tests (built manager and simulator binaries, driven through kubectl).
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test ./test/e2e/ -count=1 -v -timeout 5m
+
+.PHONY: verify-installer
+verify-installer: build-installer envtest ## Build dist/install.yaml and check it: hardened Deployment, RBAC, metrics, server-side dry run.
+	INSTALL_YAML="$(CURDIR)/dist/install.yaml" KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test ./test/install/ -count=1 -v

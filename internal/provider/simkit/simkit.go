@@ -64,6 +64,9 @@ type Kit struct {
 	// Redact rewrites a path or query so that secrets are not recorded; nil
 	// records them unchanged.
 	Redact func(string) string
+	// OnRequest, when set, sees each record as it is logged (the binary
+	// prints them); it must not block.
+	OnRequest func(RequestRecord)
 
 	mu       sync.Mutex
 	faults   []Fault
@@ -173,9 +176,12 @@ func (k *Kit) record(r *http.Request, status int) {
 		Header: h, Status: status,
 	}
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	k.requests = append(k.requests, rec)
 	k.count++
+	k.mu.Unlock()
+	if k.OnRequest != nil {
+		k.OnRequest(rec)
+	}
 }
 
 // Wrap returns next with logging and fault injection in front of it.

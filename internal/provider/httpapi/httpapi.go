@@ -323,12 +323,3 @@ func SplitEscapedPath(escaped string) ([]string, error) {
 	}
 	return out, nil
 }
-
-// ValidSegment reports why an identifier cannot be a path segment, or "" if
-// it can: an empty one would silently address the parent collection.
-func ValidSegment(what, s string) string {
-	if s == "" {
-		return what + " is empty"
-	}
-	return ""
-}

@@ -92,15 +92,24 @@ type Seed struct {
 
 // Collaborator is the API's collaborator model as the simulator answers it.
 type Collaborator struct {
-	UID          int64  `json:"uid"`
-	LiveControl  bool   `json:"liveControl"`
-	Permission   string `json:"permission"`
-	PublicID     string `json:"publicId"`
+	// UID is the numeric user id.
+	UID int64 `json:"uid"`
+	// LiveControl says whether the user controls live algorithms.
+	LiveControl bool `json:"liveControl"`
+	// Permission is read or write.
+	Permission string `json:"permission"`
+	// PublicID is the user id used in requests.
+	PublicID string `json:"publicId"`
+	// ProfileImage is the picture URL.
 	ProfileImage string `json:"profileImage"`
-	Email        string `json:"email"`
-	Name         string `json:"name"`
-	Bio          string `json:"bio"`
-	Owner        bool   `json:"owner"`
+	// Email is the registered email.
+	Email string `json:"email"`
+	// Name is the display name.
+	Name string `json:"name"`
+	// Bio is the biography.
+	Bio string `json:"bio"`
+	// Owner marks the project's owner.
+	Owner bool `json:"owner"`
 }
 
 // Option configures a Server.

@@ -123,9 +123,20 @@ func get(ctx context.Context, c *http.Client, url string) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// TestManagerStartsAndStops runs the manager as a user would with `make
-// run`, then as the Deployment does with HTTPS metrics.
+// trackSources makes the go command rerun these tests when the manager's
+// sources change: a child process builds the binary, so the test binary
+// does not import them.
+func trackSources(t *testing.T) {
+	t.Helper()
+	if err := testenv.TrackInputs("go.mod", "go.sum", "api", "cmd", "internal", "config/crd/bases"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestManagerStartsAndStops runs the manager as `make run` does, with
+// HTTPS metrics as in the Deployment.
 func TestManagerStartsAndStops(t *testing.T) {
+	trackSources(t)
 	probeAddr, metricsAddr := freeAddr(t), freeAddr(t)
 	var out syncBuffer
 	// The test's context kills the manager if the test ends early.
@@ -207,6 +218,7 @@ func TestManagerStartsAndStops(t *testing.T) {
 // TestManagerRefusesBadFlags: nonsense settings stop the manager before it
 // touches the cluster, with a message that names the flag.
 func TestManagerRefusesBadFlags(t *testing.T) {
+	trackSources(t)
 	tests := map[string]struct {
 		args []string
 		want string

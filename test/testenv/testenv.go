@@ -67,6 +67,29 @@ func Assets() (string, error) {
 	return dir, nil
 }
 
+// TrackInputs reads the files below the given paths (relative to the
+// repository root; _test.go files skipped) so that the go command's test
+// cache notices when they change. It must be used for what a test depends
+// on without importing: the CRDs that envtest installs, the sources of a
+// binary that a child process builds. The go command records only files
+// opened after TestMain called m.Run, so call it from a test (once is
+// enough), not from TestMain.
+func TrackInputs(paths ...string) error {
+	for _, p := range paths {
+		err := filepath.WalkDir(filepath.Join(RepoRoot(), p), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			_, err = os.ReadFile(path) //nolint:gosec // G304: this repository's own files.
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("tracking test inputs: %w", err)
+		}
+	}
+	return nil
+}
+
 // Scheme returns a scheme with the built-in kinds, the CRD kind and this
 // operator's kinds.
 func Scheme() *k8sruntime.Scheme {

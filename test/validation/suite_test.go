@@ -53,6 +53,12 @@ func run(m *testing.M) int {
 // fresh name per test keeps tests apart.
 func newNamespace(t *testing.T) string {
 	t.Helper()
+	// envtest installed the CRDs before the go command began recording
+	// which files the tests read; record them now so that a regenerated
+	// CRD reruns these tests instead of reusing a cached pass.
+	if err := testenv.TrackInputs("config/crd/bases"); err != nil {
+		t.Fatal(err)
+	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "validation-"}}
 	if err := k8sClient.Create(context.Background(), ns); err != nil {
 		t.Fatalf("creating a namespace: %v", err)

@@ -20,6 +20,7 @@ limitations under the License.
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -32,11 +33,13 @@ import (
 	// to ensure that exec-entrypoint and run can make use of them.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -44,6 +47,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/controller"
+	"github.com/collab-dev/collaborator-operator/internal/metrics"
+	"github.com/collab-dev/collaborator-operator/internal/provider/builtin"
 	// +kubebuilder:scaffold:imports
 )
 
@@ -240,8 +246,12 @@ func run(o *options) error {
 		Metrics:                metricsServerOptions,
 		WebhookServer:          webhookServer,
 		HealthProbeBindAddress: o.probeAddr,
-		LeaderElection:         o.enableLeaderElection,
-		LeaderElectionID:       leaderElectionID,
+		// Secrets are read straight from the API server: caching them
+		// would hold every Secret of the cluster in the manager's memory.
+		// The controllers watch only their metadata.
+		Client:           client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		LeaderElection:   o.enableLeaderElection,
+		LeaderElectionID: leaderElectionID,
 		// The manager stops right after the leader lease is released, so
 		// releasing it on cancel lets a new leader start at once instead of
 		// waiting out the lease.
@@ -286,8 +296,26 @@ func run(o *options) error {
 // setupControllers registers the reconcilers and the provider registry with
 // mgr. They read maxConcurrentReconciles and providerTimeout.
 func setupControllers(mgr ctrl.Manager) error {
-	_ = mgr // The reconcilers are registered here once they exist.
-	setupLog.Info("no controllers registered yet",
-		"maxConcurrentReconciles", maxConcurrentReconciles, "providerTimeout", providerTimeout)
+	providers := builtin.NewRegistry(builtin.Options{Timeout: providerTimeout})
+	providers.Use(metrics.Instrument)
+	if err := controller.SetupIndexes(context.Background(), mgr); err != nil {
+		return err
+	}
+	if err := (&controller.CollaboratorReconciler{
+		Client:                  mgr.GetClient(),
+		SecretReader:            mgr.GetAPIReader(),
+		Providers:               providers,
+		Recorder:                mgr.GetEventRecorder("collaborator-operator"),
+		MaxConcurrentReconciles: maxConcurrentReconciles,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the Collaborator controller: %w", err)
+	}
+	if err := (&controller.ProviderConfigReconciler{
+		Client:       mgr.GetClient(),
+		SecretReader: mgr.GetAPIReader(),
+		Providers:    providers,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the ProviderConfig controller: %w", err)
+	}
 	return nil
 }

@@ -87,7 +87,7 @@ func TestBinaryServesTheExampleSeed(t *testing.T) {
 	ctx := context.Background()
 
 	qc, err := quantconnect.NewFactory()(provider.Config{BaseURL: urls["quantconnect"], Credentials: provider.Credentials{
-		"userID": []byte("100001"), "apiToken": []byte("demo-qc-token-not-secret"),
+		"userID": []byte("100001"), "apiToken": []byte("fake-qc-token-not-a-secret"),
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestBinaryServesTheExampleSeed(t *testing.T) {
 	}
 
 	ah, err := appharbor.NewFactory()(provider.Config{BaseURL: urls["appharbor"], Credentials: provider.Credentials{
-		"accessToken": []byte("demo-ah-token-not-secret"),
+		"accessToken": []byte("fake-ah-token-not-a-secret"),
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestBinaryServesTheExampleSeed(t *testing.T) {
 	}
 
 	wti, err := webtranslateit.NewFactory()(provider.Config{BaseURL: urls["webtranslateit"], Credentials: provider.Credentials{
-		"organizationToken": []byte("demo-wti-token-not-secret"),
+		"organizationToken": []byte("fake-wti-org-token-not-a-secret"),
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestBinaryServesTheExampleSeed(t *testing.T) {
 			t.Errorf("request log lacks %q:\n%s", want, log)
 		}
 	}
-	for _, secret := range []string{"demo-qc-token-not-secret", "demo-ah-token-not-secret", "demo-wti-token-not-secret"} {
+	for _, secret := range []string{"fake-qc-token-not-a-secret", "fake-ah-token-not-a-secret", "fake-wti-org-token-not-a-secret"} {
 		if strings.Contains(log, secret) {
 			t.Errorf("request log holds a token:\n%s", log)
 		}

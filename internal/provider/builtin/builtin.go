@@ -1,0 +1,31 @@
+// Package builtin assembles the Registry of the providers this operator
+// ships. It is the one place that imports every concrete provider, so the
+// controllers never do.
+package builtin
+
+import (
+	"time"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
+	"github.com/collab-dev/collaborator-operator/internal/provider/appharbor"
+	"github.com/collab-dev/collaborator-operator/internal/provider/quantconnect"
+	"github.com/collab-dev/collaborator-operator/internal/provider/webtranslateit"
+)
+
+// Options tune the clients of every provider.
+type Options struct {
+	// Timeout bounds each HTTP request to a provider.
+	Timeout time.Duration
+}
+
+// NewRegistry returns a Registry with QuantConnect, AppHarbor and
+// WebTranslateIt. Build it once per manager: the factories hold the read
+// caches that let Collaborators of one project share reads.
+func NewRegistry(o Options) *provider.Registry {
+	r := provider.NewRegistry()
+	r.Register(collabv1alpha1.ProviderQuantConnect, quantconnect.NewFactory(quantconnect.WithTimeout(o.Timeout)))
+	r.Register(collabv1alpha1.ProviderAppHarbor, appharbor.NewFactory(appharbor.WithTimeout(o.Timeout)))
+	r.Register(collabv1alpha1.ProviderWebTranslateIt, webtranslateit.NewFactory(webtranslateit.WithTimeout(o.Timeout)))
+	return r
+}

@@ -100,10 +100,20 @@ func run(o options) int {
 	}
 
 	step("Starting the provider simulators (QuantConnect, AppHarbor, WebTranslateIt)")
-	sim, err := devstack.StartSimulators(ctx, stack, devstack.SimulatorOptions{
-		Binary: bins.Simulator,
-		Seed:   filepath.Join(root, o.seed),
-	})
+	// The simulators must accept the credentials in the samples' Secrets.
+	creds, err := devstack.ReadSampleCredentials(filepath.Join(root, o.samples))
+	if err != nil {
+		return fail(err)
+	}
+	seed := filepath.Join(stack.Dir, "simulator-seed.json")
+	notes, err := devstack.SeedForSamples(filepath.Join(root, o.seed), creds, seed)
+	if err != nil {
+		return fail(err)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(out, "note: %s (%s differs from %s)\n", n, o.seed, o.samples)
+	}
+	sim, err := devstack.StartSimulators(ctx, stack, devstack.SimulatorOptions{Binary: bins.Simulator, Seed: seed})
 	if err != nil {
 		return fail(err)
 	}
@@ -118,7 +128,7 @@ func run(o options) int {
 	// run into its timeout; stop at once and show why.
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	for _, p := range []*devstack.Process{sim, mgr} {
+	for _, p := range []*devstack.Process{sim.Process, mgr} {
 		go func() {
 			select {
 			case <-p.Done():

@@ -1,53 +1,94 @@
 package devstack
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 )
-
-// DefaultSimulatorAddrs are where the simulator binary serves QuantConnect,
-// AppHarbor and WebTranslateIt by default: the addresses config/samples
-// point their ProviderConfigs' baseURLs at.
-var DefaultSimulatorAddrs = []string{"127.0.0.1:18081", "127.0.0.1:18082", "127.0.0.1:18083"}
 
 // SimulatorOptions configures StartSimulators.
 type SimulatorOptions struct {
 	// Binary is the simulator's path (built from ./cmd/simulator).
 	Binary string
 	// Seed is the seed file holding the simulators' users, projects,
-	// applications, organizations and credentials.
+	// applications, organizations and tokens.
 	Seed string
-	// ExtraArgs are added after the seed flag.
+	// FreePorts runs each simulator on a free loopback port instead of the
+	// fixed ones config/samples point at (127.0.0.1:18081-18083), so that
+	// a test can run beside a demo; the URLs are then in Simulators.URLs.
+	FreePorts bool
+	// ExtraArgs are added after the stack's own flags.
 	ExtraArgs []string
-	// Addrs are the addresses to wait for; DefaultSimulatorAddrs when nil.
-	Addrs []string
-	// Timeout bounds the wait; 30s when zero.
+	// Timeout bounds the wait for the ready line; 30s when zero.
 	Timeout time.Duration
 }
 
+// Simulators is the running simulator binary.
+type Simulators struct {
+	*Process
+	// URLs are the ProviderConfig baseURLs of the simulators, by name:
+	// quantconnect, appharbor and webtranslateit.
+	URLs map[string]string
+}
+
 // StartSimulators runs the simulator binary seeded from opts.Seed and waits
-// until it accepts connections on every address.
-func StartSimulators(ctx context.Context, s *Stack, opts SimulatorOptions) (*Process, error) {
+// for the line it prints once every listener is bound
+// ("simulator ready quantconnect=http://... appharbor=... webtranslateit=...").
+func StartSimulators(ctx context.Context, s *Stack, opts SimulatorOptions) (*Simulators, error) {
 	if _, err := os.Stat(opts.Seed); err != nil {
 		return nil, fmt.Errorf("the simulators' seed file: %w", err)
 	}
-	args := append([]string{"--seed=" + opts.Seed}, opts.ExtraArgs...)
-	p, err := s.Start("simulator", opts.Binary, args, nil)
+	args := []string{"--seed=" + opts.Seed}
+	if opts.FreePorts {
+		args = append(args,
+			"--quantconnect-addr=127.0.0.1:0",
+			"--appharbor-addr=127.0.0.1:0",
+			"--webtranslateit-addr=127.0.0.1:0")
+	}
+	p, err := s.Start("simulator", opts.Binary, append(args, opts.ExtraArgs...), nil)
 	if err != nil {
 		return nil, err
-	}
-	addrs := opts.Addrs
-	if addrs == nil {
-		addrs = DefaultSimulatorAddrs
 	}
 	timeout := opts.Timeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	if err := p.WaitTCP(ctx, addrs, timeout); err != nil {
-		return p, err
+	var urls map[string]string
+	err = p.waitFor(ctx, timeout, "printing its ready line", func(context.Context) bool {
+		urls = readyURLs(p.LogPath)
+		return urls != nil
+	})
+	if err != nil {
+		return &Simulators{Process: p}, err
 	}
-	return p, nil
+	return &Simulators{Process: p, URLs: urls}, nil
+}
+
+// readyURLs finds the simulator's ready line in its log and returns the
+// URLs it announces, or nil before it is there.
+func readyURLs(logPath string) map[string]string {
+	f, err := os.Open(filepath.Clean(logPath))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "simulator ready ")
+		if !ok {
+			continue
+		}
+		urls := map[string]string{}
+		for _, kv := range strings.Fields(line) {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				urls[k] = v
+			}
+		}
+		return urls
+	}
+	return nil
 }

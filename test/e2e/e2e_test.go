@@ -27,8 +27,9 @@ const ns = "e2e"
 
 var (
 	stack *devstack.Stack
-	sim   *devstack.Process
+	sim   *devstack.Simulators
 	mgr   *devstack.Process
+	creds devstack.SampleCredentials
 )
 
 func TestMain(m *testing.M) {
@@ -48,9 +49,12 @@ func run(m *testing.M) int {
 		return setupFailed(err)
 	}
 	defer cleanup()
-	seed := filepath.Join(root, "hack", "simulator-seed.json")
+	seedFile := filepath.Join(root, "hack", "simulator-seed.json")
 	if s := os.Getenv("E2E_SEED"); s != "" {
-		seed = s
+		seedFile = s
+	}
+	if creds, err = devstack.ReadSampleCredentials(filepath.Join(root, "config", "samples")); err != nil {
+		return setupFailed(err)
 	}
 	assets, err := devstack.AssetsDir(ctx, root)
 	if err != nil {
@@ -68,9 +72,17 @@ func run(m *testing.M) int {
 	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{AssetsDir: assets, CRDs: true}); err != nil {
 		return setupFailed(err)
 	}
+	seed := filepath.Join(stack.Dir, "simulator-seed.json")
+	notes, err := devstack.SeedForSamples(seedFile, creds, seed)
+	if err != nil {
+		return setupFailed(err)
+	}
+	for _, n := range notes {
+		fmt.Fprintln(os.Stderr, "e2e: note:", n)
+	}
+	// Free ports, so the test can run beside make demo or another run.
 	if sim, err = devstack.StartSimulators(ctx, stack, devstack.SimulatorOptions{
-		Binary: bins.Simulator,
-		Seed:   seed,
+		Binary: bins.Simulator, Seed: seed, FreePorts: true,
 	}); err != nil {
 		return setupFailed(err)
 	}
@@ -125,6 +137,18 @@ func kubectl(t *testing.T, args ...string) string {
 	return res.Stdout
 }
 
+// kubectlIn runs kubectl with stdin and fails the test if it fails.
+func kubectlIn(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := stack.Kubectl(ctx, strings.NewReader(stdin), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Stdout
+}
+
 // kubectlFails runs kubectl with stdin, expects it to fail, and returns
 // what it printed on stderr.
 func kubectlFails(t *testing.T, stdin string, args ...string) string {
@@ -141,9 +165,11 @@ func kubectlFails(t *testing.T, stdin string, args ...string) string {
 // TestUserJourney is one user's session, in order: each step builds on
 // the state the previous one left.
 func TestUserJourney(t *testing.T) {
-	qc := quantConnect{base: "http://127.0.0.1:18081/api/v2", userID: "100001", token: "fake-qc-token-not-a-secret"}
-	ah := appHarbor{base: "http://127.0.0.1:18082", token: "fake-ah-token-not-a-secret"}
-	wti := webTranslateIt{base: "http://127.0.0.1:18083", token: "fake-wti-org-token-not-a-secret"}
+	// The samples' own credentials, which the simulators were seeded to
+	// accept, at the simulators' actual addresses.
+	qc := quantConnect{base: sim.URLs["quantconnect"], userID: creds.QuantConnectUserID, token: creds.QuantConnectAPIToken}
+	ah := appHarbor{base: sim.URLs["appharbor"], token: creds.AppHarborAccessToken}
+	wti := webTranslateIt{base: sim.URLs["webtranslateit"], token: creds.WebTranslateItOrganizationToken}
 
 	steps := []struct {
 		name string
@@ -151,7 +177,13 @@ func TestUserJourney(t *testing.T) {
 	}{
 		{"apply-samples", func(t *testing.T) {
 			kubectl(t, "create", "namespace", ns)
-			out := kubectl(t, "apply", "-k", "config/samples", "-n", ns)
+			// What `kubectl apply -k config/samples` applies, with the
+			// baseURLs pointed at this run's simulator ports.
+			samples := devstack.PointSamplesAt(kubectl(t, "kustomize", "config/samples"), sim.URLs)
+			if strings.Contains(samples, "127.0.0.1:1808") {
+				t.Fatalf("the samples still point at a fixed demo port after rewriting to %v:\n%s", sim.URLs, samples)
+			}
+			out := kubectlIn(t, samples, "apply", "-n", ns, "-f", "-")
 			for _, want := range []string{"collaborator.collab.dev/mia created", "collaborator.collab.dev/bob created", "collaborator.collab.dev/carol created"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("kubectl apply printed %q; want it to include %q", out, want)

@@ -150,7 +150,7 @@ func TestKubectl(t *testing.T) {
 		if kind == kindProviderConfig {
 			spec = `quantConnect: {credentialsSecretRef: {name: s}}`
 		}
-		if err := k8sClient.Create(context.Background(), newObject(t, kind, ns, spec)); err != nil {
+		if err := k8sClient.Create(context.Background(), newObject(t, kind, ns, spec), strict); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -88,7 +88,7 @@ webTranslateIt: {baseURL: "http://127.0.0.1:18083", credentialsSecretRef: {name:
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			obj := newObject(t, tc.kind, ns, tc.spec)
-			if err := k8sClient.Create(ctx, obj); err != nil {
+			if err := k8sClient.Create(ctx, obj, strict); err != nil {
 				t.Fatalf("creating: %v", err)
 			}
 			got := newObject(t, tc.kind, ns, "")

@@ -2,7 +2,10 @@ package validation
 
 import (
 	"context"
+	"strings"
 	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 const (
@@ -113,7 +116,7 @@ webTranslateIt: {email: bob@example.com}`,
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			obj := newObject(t, kindCollaborator, ns, tc.spec)
-			wantInvalid(t, k8sClient.Create(context.Background(), obj), tc.want)
+			wantInvalid(t, k8sClient.Create(context.Background(), obj, strict), tc.want)
 		})
 	}
 }
@@ -182,7 +185,7 @@ quantConnect: {credentialsSecretRef: {name: s}}`,
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			obj := newObject(t, kindProviderConfig, ns, tc.spec)
-			wantInvalid(t, k8sClient.Create(context.Background(), obj), tc.want)
+			wantInvalid(t, k8sClient.Create(context.Background(), obj, strict), tc.want)
 		})
 	}
 }
@@ -283,11 +286,11 @@ quantConnect: {projectID: 23456789, userID: mia-ai}`,
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			obj := newObject(t, kindCollaborator, ns, tc.before)
-			if err := k8sClient.Create(ctx, obj); err != nil {
+			if err := k8sClient.Create(ctx, obj, strict); err != nil {
 				t.Fatalf("creating the original: %v", err)
 			}
 			obj.Object["spec"] = fromYAML(t, tc.after)
-			err := k8sClient.Update(ctx, obj)
+			err := k8sClient.Update(ctx, obj, strict)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("update refused: %v", err)
@@ -305,15 +308,28 @@ func TestProviderConfigUpdate(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	obj := newObject(t, kindProviderConfig, ns, `quantConnect: {credentialsSecretRef: {name: s}}`)
-	if err := k8sClient.Create(ctx, obj); err != nil {
+	if err := k8sClient.Create(ctx, obj, strict); err != nil {
 		t.Fatal(err)
 	}
 	obj.Object["spec"] = fromYAML(t, `
 syncInterval: 1h
 quantConnect: {baseURL: "http://127.0.0.1:18081/api/v2", credentialsSecretRef: {name: other}}`)
-	if err := k8sClient.Update(ctx, obj); err != nil {
+	if err := k8sClient.Update(ctx, obj, strict); err != nil {
 		t.Fatalf("update refused: %v", err)
 	}
 	obj.Object["spec"] = fromYAML(t, `syncInterval: 1h`)
-	wantInvalid(t, k8sClient.Update(ctx, obj), []string{"spec", msgExactlyOne})
+	wantInvalid(t, k8sClient.Update(ctx, obj, strict), []string{"spec", msgExactlyOne})
+}
+
+// TestUnknownFieldsRefused: with strict field validation, as kubectl apply
+// uses, a misspelt field is refused rather than silently dropped.
+func TestUnknownFieldsRefused(t *testing.T) {
+	ns := newNamespace(t)
+	obj := newObject(t, kindCollaborator, ns, `
+providerConfigRef: {name: pc}
+quantConnect: {projectID: 1, userID: mia-ai, livecontrol: true}`)
+	err := k8sClient.Create(context.Background(), obj, strict)
+	if !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), `unknown field "spec.quantConnect.livecontrol"`) {
+		t.Fatalf("got %v; want a BadRequest naming the unknown field spec.quantConnect.livecontrol", err)
+	}
 }

@@ -48,7 +48,7 @@ func TestSamplesAreAccepted(t *testing.T) {
 						obj.GetKind(), obj.GetName(), obj.GetNamespace())
 				}
 				obj.SetNamespace(ns)
-				if err := k8sClient.Create(ctx, obj); err != nil {
+				if err := k8sClient.Create(ctx, obj, strict); err != nil {
 					t.Fatalf("creating %s %s: %v", obj.GetKind(), obj.GetName(), err)
 				}
 				kinds = append(kinds, obj.GetKind())

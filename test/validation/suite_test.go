@@ -18,6 +18,10 @@ import (
 	"github.com/collab-dev/collaborator-operator/test/testenv"
 )
 
+// strict makes the API server refuse unknown fields, as kubectl apply does,
+// instead of silently dropping them: a typo in a sample or a test fails.
+var strict = client.FieldValidation(metav1.FieldValidationStrict)
+
 var (
 	testEnv   *envtest.Environment
 	cfg       *rest.Config

@@ -151,7 +151,11 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 	wrote := true
 	switch {
 	case !obs.Exists:
-		created, err := pcl.Create(ctx, c)
+		// A create abandoned half-way may still happen at the provider
+		// without us learning its id, so it is not cut short by manager
+		// shutdown (which waits for running reconciles); the client's own
+		// timeout still bounds it.
+		created, err := pcl.Create(context.WithoutCancel(ctx), c)
 		if err != nil {
 			return r.fail(ctx, c, "Creating the collaborator failed", err)
 		}

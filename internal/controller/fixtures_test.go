@@ -17,8 +17,12 @@ import (
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
+	"github.com/collab-dev/collaborator-operator/internal/provider/appharbor"
+	ahsim "github.com/collab-dev/collaborator-operator/internal/provider/appharbor/sim"
 	"github.com/collab-dev/collaborator-operator/internal/provider/quantconnect"
 	qcsim "github.com/collab-dev/collaborator-operator/internal/provider/quantconnect/sim"
+	"github.com/collab-dev/collaborator-operator/internal/provider/webtranslateit"
+	wtisim "github.com/collab-dev/collaborator-operator/internal/provider/webtranslateit/sim"
 )
 
 // Credentials of the test fixtures. They are distinctive so that the
@@ -29,10 +33,13 @@ const (
 	qcToken    = "qc-TOKEN-5ecret-7d1f"
 	qcProject  = 23456789
 	qcMiaUID   = 200002
+	ahToken    = "ah-BEARER-s3cret-91c2"
+	ahApp      = "my-app"
+	wtiToken   = "wti-ORG-s3cret-4b7e"
 )
 
 // credentials lists every secret value the fixtures use.
-var credentials = []string{qcToken}
+var credentials = []string{qcToken, ahToken, wtiToken}
 
 // fixture is one test's world: a namespace, provider simulators on loopback
 // HTTP and a registry whose clients talk to them.
@@ -43,6 +50,12 @@ type fixture struct {
 
 	qc    *qcsim.Server
 	qcURL string
+
+	ah    *ahsim.Server
+	ahURL string
+
+	wti    *wtisim.Server
+	wtiURL string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -61,6 +74,29 @@ func newFixture(t *testing.T) *fixture {
 	f.qcURL = qsrv.URL + qcsim.PathPrefix
 	f.reg.Register(collabv1alpha1.ProviderQuantConnect, quantconnect.NewFactory(
 		quantconnect.WithTimeout(2*time.Second), quantconnect.WithCacheTTL(50*time.Millisecond)))
+
+	// AppHarbor writes its own URL into Location headers, so the server
+	// must exist before the simulator knows its base URL.
+	asrv := httptest.NewUnstartedServer(nil)
+	asrv.Start()
+	t.Cleanup(asrv.Close)
+	f.ahURL = asrv.URL
+	f.ah = ahsim.New(ahsim.WithBaseURL(f.ahURL))
+	asrv.Config.Handler = f.ah
+	for _, u := range []string{"bob", "carol", "dave"} {
+		must(t, f.ah.AddUser(ahsim.User{Name: u, Email: u + "@example.com"}))
+	}
+	must(t, f.ah.AddApplication(ahApp))
+	must(t, f.ah.AddToken(ahToken, ahApp))
+	f.reg.Register(collabv1alpha1.ProviderAppHarbor, appharbor.NewFactory(
+		appharbor.WithTimeout(2*time.Second), appharbor.WithCacheTTL(50*time.Millisecond)))
+
+	f.wti = wtisim.New()
+	f.wti.AddOrganization(wtiToken, "bob@example.com", "carol@example.com")
+	wsrv := httptest.NewServer(f.wti)
+	t.Cleanup(wsrv.Close)
+	f.wtiURL = wsrv.URL
+	f.reg.Register(collabv1alpha1.ProviderWebTranslateIt, webtranslateit.NewFactory(webtranslateit.WithTimeout(2*time.Second)))
 	return f
 }
 
@@ -98,6 +134,54 @@ func (f *fixture) quantConnectConfig(name string, sync time.Duration) {
 			},
 		},
 	})
+}
+
+// appHarborConfig creates a working AppHarbor Secret and ProviderConfig.
+func (f *fixture) appHarborConfig(name string, sync time.Duration) {
+	f.create(f.secret(name+"-creds", map[string]string{collabv1alpha1.AppHarborAccessTokenKey: ahToken}))
+	f.create(&collabv1alpha1.ProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: collabv1alpha1.ProviderConfigSpec{
+			SyncInterval: &metav1.Duration{Duration: sync},
+			AppHarbor: &collabv1alpha1.AppHarborConfig{
+				BaseURL: f.ahURL, CredentialsSecretRef: collabv1alpha1.SecretReference{Name: name + "-creds"},
+			},
+		},
+	})
+}
+
+// webTranslateItConfig creates a working WebTranslateIt Secret and
+// ProviderConfig.
+func (f *fixture) webTranslateItConfig(name string) {
+	f.create(f.secret(name+"-creds", map[string]string{collabv1alpha1.WebTranslateItOrganizationTokenKey: wtiToken}))
+	f.create(&collabv1alpha1.ProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: collabv1alpha1.ProviderConfigSpec{
+			WebTranslateIt: &collabv1alpha1.WebTranslateItConfig{
+				BaseURL: f.wtiURL, CredentialsSecretRef: collabv1alpha1.SecretReference{Name: name + "-creds"},
+			},
+		},
+	})
+}
+
+func ahCollaborator(name, pc, email string, role collabv1alpha1.AppHarborRole) *collabv1alpha1.Collaborator {
+	return &collabv1alpha1.Collaborator{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: collabv1alpha1.CollaboratorSpec{
+			ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: pc},
+			AppHarbor:         &collabv1alpha1.AppHarborCollaborator{Application: ahApp, Email: email, Role: role},
+		},
+	}
+}
+
+func wtiCollaborator(name, pc, email string) *collabv1alpha1.Collaborator {
+	return &collabv1alpha1.Collaborator{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: collabv1alpha1.CollaboratorSpec{
+			ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: pc},
+			WebTranslateIt:    &collabv1alpha1.WebTranslateItCollaborator{Email: email},
+		},
+	}
 }
 
 func qcCollaborator(name, pc, user string, write, live bool) *collabv1alpha1.Collaborator {

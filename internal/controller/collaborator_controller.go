@@ -148,6 +148,11 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		return r.fail(ctx, c, "Reading the collaborator failed", err)
 	}
 
+	// Found at the provider before this object ever synced: someone made
+	// it outside Kubernetes, or the object was restored from a backup.
+	if obs.Exists && c.Status.LastSyncTime == nil {
+		r.event(c, corev1.EventTypeNormal, eventAdopted, "Adopt", "Adopted the existing collaborator at %s", c.Spec.ProviderName())
+	}
 	wrote := true
 	switch {
 	case !obs.Exists:
@@ -173,12 +178,8 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		r.event(c, corev1.EventTypeNormal, eventUpdated, "Update", "Changed the collaborator at %s to match the spec", c.Spec.ProviderName())
 	default:
 		wrote = false
-		adopted := c.Status.LastSyncTime == nil
 		if err := r.recordExternalID(ctx, c, obs.ExternalID); err != nil {
 			return ctrl.Result{}, err
-		}
-		if adopted {
-			r.event(c, corev1.EventTypeNormal, eventAdopted, "Adopt", "Adopted the existing collaborator at %s", c.Spec.ProviderName())
 		}
 	}
 

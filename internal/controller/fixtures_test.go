@@ -314,3 +314,27 @@ func (f *fixture) scanForCredentials() {
 		}
 	}
 }
+
+// waitEvents waits until Events with all the reasons were published for
+// the named object.
+func (f *fixture) waitEvents(name string, reasons ...string) {
+	f.t.Helper()
+	eventually(f.t, 10*time.Second, func() error {
+		list := &eventsv1.EventList{}
+		if err := k8s.List(context.Background(), list, client.InNamespace(f.ns)); err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, e := range list.Items {
+			if e.Regarding.Name == name {
+				seen[e.Reason] = true
+			}
+		}
+		for _, r := range reasons {
+			if !seen[r] {
+				return fmt.Errorf("no %s event for %s; have %v", r, name, seen)
+			}
+		}
+		return nil
+	})
+}

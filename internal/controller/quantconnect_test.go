@@ -93,6 +93,7 @@ func TestQuantConnectLifecycle(t *testing.T) {
 	if n := qcRequests(f, "/projects/collaboration/delete"); n == 0 {
 		t.Error("no delete request reached the provider")
 	}
+	f.waitEvents("mia", eventCreated, eventUpdated, eventDeleted)
 }
 
 // A collaborator that already exists at the provider is adopted and
@@ -114,6 +115,7 @@ func TestQuantConnectAdoptsExisting(t *testing.T) {
 	if c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "200003" {
 		t.Errorf("external-id annotation = %q, want 200003", c.Annotations[collabv1alpha1.ExternalIDAnnotation])
 	}
+	f.waitEvents("noah", eventAdopted, eventUpdated)
 }
 
 // With deletionPolicy Orphan the provider is not called on delete.
@@ -156,6 +158,7 @@ func TestRejectedIsNotRetriedHot(t *testing.T) {
 	})
 
 	// A spec change retries at once.
+	f.waitEvents("ghost", eventFailed)
 	f.update(c, func() { c.Spec.QuantConnect.Write = true })
 	eventually(t, 10*time.Second, func() error {
 		if n := qcRequests(f, "/projects/collaboration/create"); n == before {

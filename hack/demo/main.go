@@ -40,13 +40,18 @@ type options struct {
 func main() {
 	var o options
 	flag.BoolVar(&o.exit, "exit", os.Getenv("CI") == "true",
-		"Stop after the check instead of keeping the stack running; exit 0 only if every Collaborator is Ready. Default true when CI=true.")
-	flag.BoolVar(&o.noBuild, "no-build", false, "Use the manager and simulator already in --bin-dir instead of building them.")
+		"Stop after the check instead of keeping the stack running; "+
+			"exit 0 only if every Collaborator is Ready. Default true when CI=true.")
+	flag.BoolVar(&o.noBuild, "no-build", false,
+		"Use the manager and simulator already in --bin-dir instead of building them.")
 	flag.DurationVar(&o.timeout, "timeout", 2*time.Minute, "How long to wait for the Collaborators to become Ready.")
 	flag.StringVar(&o.namespace, "namespace", "default", "The namespace the samples are applied to.")
-	flag.StringVar(&o.seed, "seed", "hack/simulator-seed.json", "The simulators' seed file, relative to the repository root.")
-	flag.StringVar(&o.binDir, "bin-dir", "bin", "Where the manager and simulator binaries are built, relative to the repository root.")
-	flag.StringVar(&o.samples, "samples", "config/samples", "The kustomization applied with kubectl apply -k, relative to the repository root.")
+	flag.StringVar(&o.seed, "seed", "hack/simulator-seed.json",
+		"The simulators' seed file, relative to the repository root.")
+	flag.StringVar(&o.binDir, "bin-dir", "bin",
+		"Where the manager and simulator binaries are built, relative to the repository root.")
+	flag.StringVar(&o.samples, "samples", "config/samples",
+		"The kustomization applied with kubectl apply -k, relative to the repository root.")
 	flag.Parse()
 	os.Exit(run(o))
 }
@@ -55,7 +60,7 @@ func main() {
 var out io.Writer = os.Stdout
 
 func step(format string, args ...any) {
-	fmt.Fprintf(out, "==> "+format+"\n", args...)
+	_, _ = fmt.Fprintf(out, "==> "+format+"\n", args...)
 }
 
 func run(o options) int {
@@ -90,7 +95,7 @@ func run(o options) int {
 	defer func() {
 		step("Stopping the manager, the simulators, kube-apiserver and etcd")
 		if err := stack.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "demo: cleaning up:", err)
+			_, _ = fmt.Fprintln(os.Stderr, "demo: cleaning up:", err)
 		}
 	}()
 
@@ -111,7 +116,7 @@ func run(o options) int {
 		return fail(err)
 	}
 	for _, n := range notes {
-		fmt.Fprintf(out, "note: %s (%s differs from %s)\n", n, o.seed, o.samples)
+		_, _ = fmt.Fprintf(out, "note: %s (%s differs from %s)\n", n, o.seed, o.samples)
 	}
 	sim, err := devstack.StartSimulators(ctx, stack, devstack.SimulatorOptions{Binary: bins.Simulator, Seed: seed})
 	if err != nil {
@@ -132,7 +137,7 @@ func run(o options) int {
 		go func() {
 			select {
 			case <-p.Done():
-				cancel(fmt.Errorf("%s exited (%v); last lines of %s:\n%s", p.Name, p.ExitError(), p.LogPath, p.Tail(30)))
+				cancel(fmt.Errorf("%s exited (%w); last lines of %s:\n%s", p.Name, p.ExitError(), p.LogPath, p.Tail(30)))
 			case <-ctx.Done():
 			}
 		}()
@@ -140,7 +145,7 @@ func run(o options) int {
 
 	step("kubectl apply -k %s -n %s", o.samples, o.namespace)
 	res, err := stack.Kubectl(ctx, nil, "apply", "-k", o.samples, "-n", o.namespace)
-	fmt.Fprint(out, res.Stdout)
+	_, _ = fmt.Fprint(out, res.Stdout)
 	if err != nil {
 		return failStack(ctx, stack, err)
 	}
@@ -148,11 +153,11 @@ func run(o options) int {
 	step("kubectl wait --for=condition=Ready collaborator --all -n %s --timeout=%s", o.namespace, o.timeout)
 	res, waitErr := stack.Kubectl(ctx, nil, "wait", "--for=condition=Ready", "collaborator", "--all",
 		"-n", o.namespace, "--timeout="+o.timeout.String())
-	fmt.Fprint(out, res.Stdout)
+	_, _ = fmt.Fprint(out, res.Stdout)
 
 	step("kubectl get providerconfigs,collaborators -A")
 	if res, err := stack.Kubectl(ctx, nil, "get", "providerconfigs,collaborators", "-A"); err == nil {
-		fmt.Fprint(out, res.Stdout)
+		_, _ = fmt.Fprint(out, res.Stdout)
 	}
 	if waitErr != nil {
 		return failStack(ctx, stack, fmt.Errorf("not every Collaborator became Ready: %w", waitErr))
@@ -162,7 +167,7 @@ func run(o options) int {
 	if o.exit {
 		return 0
 	}
-	fmt.Fprintf(out, `
+	_, _ = fmt.Fprintf(out, `
 The stack keeps running. In another terminal:
 
   export KUBECONFIG=%s
@@ -186,24 +191,30 @@ Press Ctrl-C to stop everything.
 }
 
 func fail(err error) int {
-	fmt.Fprintln(os.Stderr, "demo:", err)
+	_, _ = fmt.Fprintln(os.Stderr, "demo:", err)
 	return 1
 }
+
+// readyColumns shows each object's Ready status and message, which say why
+// it is not Ready.
+const readyColumns = `custom-columns=KIND:.kind,NAME:.metadata.name,` +
+	`READY:.status.conditions[?(@.type=="Ready")].status,` +
+	`MESSAGE:.status.conditions[?(@.type=="Ready")].message`
 
 // failStack reports err with what a person needs to see why: the
 // Collaborators' conditions and the manager's last log lines.
 func failStack(ctx context.Context, stack *devstack.Stack, err error) int {
-	fmt.Fprintln(os.Stderr, "demo:", err)
+	_, _ = fmt.Fprintln(os.Stderr, "demo:", err)
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "demo:", cause)
+		_, _ = fmt.Fprintln(os.Stderr, "demo:", cause)
 		return 1
 	}
 	if res, derr := stack.Kubectl(context.WithoutCancel(ctx), nil, "get", "collaborators,providerconfigs", "-A",
-		"-o", `custom-columns=KIND:.kind,NAME:.metadata.name,READY:.status.conditions[?(@.type=="Ready")].status,MESSAGE:.status.conditions[?(@.type=="Ready")].message`); derr == nil {
-		fmt.Fprint(os.Stderr, res.Stdout)
+		"-o", readyColumns); derr == nil {
+		_, _ = fmt.Fprint(os.Stderr, res.Stdout)
 	}
 	for _, p := range stack.Processes() {
-		fmt.Fprintf(os.Stderr, "--- last lines of %s (%s)\n%s\n", p.Name, p.LogPath, strings.TrimSpace(p.Tail(20)))
+		_, _ = fmt.Fprintf(os.Stderr, "--- last lines of %s (%s)\n%s\n", p.Name, p.LogPath, strings.TrimSpace(p.Tail(20)))
 	}
 	return 1
 }

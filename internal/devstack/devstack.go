@@ -42,7 +42,7 @@ func RepoRoot() (string, error) {
 		return "", fmt.Errorf("finding the working directory: %w", err)
 	}
 	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod")) //nolint:gosec // G304: reading go.mod files above the working directory is the point
 		if err == nil && bytes.Contains(data, []byte("module "+ModulePath+"\n")) {
 			return dir, nil
 		}
@@ -64,6 +64,7 @@ func AssetsDir(ctx context.Context, root string) (string, error) {
 			return dir, nil
 		}
 	}
+	//nolint:gosec // G204: runs the repository's own script, found from the repository root
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "hack", "setup-envtest.sh"))
 	cmd.Dir = root
 	var stderr bytes.Buffer
@@ -81,7 +82,7 @@ func AssetsDir(ctx context.Context, root string) (string, error) {
 }
 
 func isExecutable(path string) bool {
-	fi, err := os.Stat(path)
+	fi, err := os.Stat(filepath.Clean(path)) //nolint:gosec // G703: only stats a path the developer configured
 	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
 
@@ -105,7 +106,8 @@ func Build(ctx context.Context, root, outDir string, progress io.Writer) (Binari
 		{b.Manager, "./cmd"},
 		{b.Simulator, "./cmd/simulator"},
 	} {
-		fmt.Fprintf(progress, "building %s from %s\n", relTo(root, t.out), t.pkg)
+		_, _ = fmt.Fprintf(progress, "building %s from %s\n", relTo(root, t.out), t.pkg)
+		//nolint:gosec // G204: builds this repository's packages into the caller's directory
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", t.out, t.pkg)
 		cmd.Dir = root
 		var out bytes.Buffer
@@ -176,7 +178,7 @@ func (s *Stack) StartControlPlane(opts ControlPlaneOptions) error {
 		env.CRDDirectoryPaths = []string{filepath.Join(s.Root, "config", "crd", "bases")}
 		env.ErrorIfCRDPathMissing = true
 	}
-	fmt.Fprintf(s.progress, "starting etcd and kube-apiserver from %s\n", relTo(s.Root, opts.AssetsDir))
+	_, _ = fmt.Fprintf(s.progress, "starting etcd and kube-apiserver from %s\n", relTo(s.Root, opts.AssetsDir))
 	if _, err := env.Start(); err != nil {
 		// envtest may have started etcd before the API server failed.
 		_ = env.Stop()
@@ -207,10 +209,13 @@ func (s *Stack) StartControlPlane(opts ControlPlaneOptions) error {
 // extraEnv added to the environment.
 func (s *Stack) Start(name, bin string, args, extraEnv []string) (*Process, error) {
 	logPath := filepath.Join(s.Dir, name+".log")
-	logFile, err := os.Create(logPath)
+	logFile, err := os.Create(logPath) //nolint:gosec // G304: the path is inside the stack's own temporary directory
 	if err != nil {
 		return nil, fmt.Errorf("creating the log file of %s: %w", name, err)
 	}
+	// Not CommandContext: a context would SIGKILL the child, while Stop
+	// gives it SIGTERM and time to shut down cleanly.
+	//nolint:gosec,noctx // G204: running the binaries the caller built is this package's purpose
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = s.Root
 	cmd.Env = append(os.Environ(), extraEnv...)
@@ -230,7 +235,7 @@ func (s *Stack) Start(name, bin string, args, extraEnv []string) (*Process, erro
 	s.mu.Lock()
 	s.procs = append(s.procs, p)
 	s.mu.Unlock()
-	fmt.Fprintf(s.progress, "started %s (pid %d), log %s\n", name, cmd.Process.Pid, logPath)
+	_, _ = fmt.Fprintf(s.progress, "started %s (pid %d), log %s\n", name, cmd.Process.Pid, logPath)
 	return p, nil
 }
 
@@ -367,11 +372,11 @@ func (p *Process) Tail(n int) string {
 
 // TailFile returns the last n lines of a file, or a note saying why not.
 func TailFile(path string, n int) string {
-	f, err := os.Open(path)
+	f, err := os.Open(filepath.Clean(path))
 	if err != nil {
 		return fmt.Sprintf("(no log: %v)", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var lines []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -433,7 +438,7 @@ func (p *Process) waitFor(ctx context.Context, timeout time.Duration, what strin
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited (%v) before %s; last lines of %s:\n%s",
+			return fmt.Errorf("%s exited (%w) before %s; last lines of %s:\n%s",
 				p.Name, p.err, what, p.LogPath, p.Tail(30))
 		case <-ctx.Done():
 			return fmt.Errorf("%s not %s after %s: %w; last lines of %s:\n%s",
@@ -447,7 +452,8 @@ func (p *Process) waitFor(ctx context.Context, timeout time.Duration, what strin
 // moment ago. Another program could take it before ours binds it, but on a
 // loopback interface that race is rare enough for a development stack.
 func FreeLoopbackAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("finding a free loopback port: %w", err)
 	}

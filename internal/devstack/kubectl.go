@@ -35,6 +35,7 @@ type KubectlResult struct {
 // any, includes the command line and stderr so that a failure explains
 // itself.
 func (s *Stack) Kubectl(ctx context.Context, stdin io.Reader, args ...string) (KubectlResult, error) {
+	//nolint:gosec // G204: running kubectl with the caller's arguments is this function's purpose
 	cmd := exec.CommandContext(ctx, KubectlPath(), append([]string{"--kubeconfig", s.Kubeconfig}, args...)...)
 	cmd.Dir = s.Root
 	cmd.Stdin = stdin

@@ -105,7 +105,8 @@ func run(m *testing.M) int {
 // (for CI that built them in an earlier step).
 func binaries(ctx context.Context, root string) (devstack.Binaries, func(), error) {
 	if dir := os.Getenv("E2E_BIN_DIR"); dir != "" {
-		return devstack.Binaries{Manager: filepath.Join(dir, "manager"), Simulator: filepath.Join(dir, "simulator")}, func() {}, nil
+		bins := devstack.Binaries{Manager: filepath.Join(dir, "manager"), Simulator: filepath.Join(dir, "simulator")}
+		return bins, func() {}, nil
 	}
 	dir, err := os.MkdirTemp("", "collab-e2e-bin-")
 	if err != nil {
@@ -184,7 +185,11 @@ func TestUserJourney(t *testing.T) {
 				t.Fatalf("the samples still point at a fixed demo port after rewriting to %v:\n%s", sim.URLs, samples)
 			}
 			out := kubectlIn(t, samples, "apply", "-n", ns, "-f", "-")
-			for _, want := range []string{"collaborator.collab.dev/mia created", "collaborator.collab.dev/bob created", "collaborator.collab.dev/carol created"} {
+			for _, want := range []string{
+				"collaborator.collab.dev/mia created",
+				"collaborator.collab.dev/bob created",
+				"collaborator.collab.dev/carol created",
+			} {
 				if !strings.Contains(out, want) {
 					t.Errorf("kubectl apply printed %q; want it to include %q", out, want)
 				}
@@ -197,27 +202,29 @@ func TestUserJourney(t *testing.T) {
 		{"get-columns", func(t *testing.T) {
 			out := kubectl(t, "get", "collab", "-n", ns)
 			lines := strings.Split(strings.TrimSpace(out), "\n")
-			if got, want := strings.Fields(lines[0]), []string{"NAME", "PROVIDER", "TARGET", "MEMBER", "ACCESS", "READY", "REASON", "AGE"}; strings.Join(got, " ") != strings.Join(want, " ") {
+			got := strings.Fields(lines[0])
+			want := []string{"NAME", "PROVIDER", "TARGET", "MEMBER", "ACCESS", "READY", "REASON", "AGE"}
+			if strings.Join(got, " ") != strings.Join(want, " ") {
 				t.Fatalf("kubectl get collab columns are %v, want %v", got, want)
 			}
-			want := map[string][]string{
+			rows := map[string][]string{
 				"bob":   {"AppHarbor", "my-app", "bob@example.com", "collaborator", "True", "Available"},
 				"carol": {"WebTranslateIt", "organization", "carol@example.com", "member", "True", "DeleteOnly"},
 				"mia":   {"QuantConnect", "23456789", "mia-ai", "write+live", "True", "Available"},
 			}
 			for _, l := range lines[1:] {
 				f := strings.Fields(l)
-				w, ok := want[f[0]]
+				w, ok := rows[f[0]]
 				if !ok {
 					t.Errorf("unexpected row %q", l)
 					continue
 				}
-				delete(want, f[0])
+				delete(rows, f[0])
 				if got := f[1 : len(f)-1]; strings.Join(got, " ") != strings.Join(w, " ") {
 					t.Errorf("row %s is %v, want %v then AGE", f[0], got, w)
 				}
 			}
-			for name := range want {
+			for name := range rows {
 				t.Errorf("kubectl get collab shows no row for %s:\n%s", name, out)
 			}
 		}},
@@ -234,7 +241,8 @@ func TestUserJourney(t *testing.T) {
 			}
 		}},
 		{"patch-role", func(t *testing.T) {
-			kubectl(t, "patch", "collab", "bob", "-n", ns, "--type=merge", "-p", `{"spec":{"appHarbor":{"role":"administrator"}}}`)
+			kubectl(t, "patch", "collab", "bob", "-n", ns, "--type=merge",
+				"-p", `{"spec":{"appHarbor":{"role":"administrator"}}}`)
 			// Ready for generation 2: observedGeneration first, because
 			// Ready=True of generation 1 would satisfy a bare wait.
 			kubectl(t, "wait", "--for=jsonpath={.status.observedGeneration}=2", "collab/bob", "-n", ns, "--timeout=60s")
@@ -243,7 +251,8 @@ func TestUserJourney(t *testing.T) {
 			if role := ah.role(t, "my-app", id); role != "administrator" {
 				t.Errorf("AppHarbor simulator holds bob with role %q after the patch, want administrator", role)
 			}
-			if got := kubectl(t, "get", "collab", "bob", "-n", ns, "-o", "jsonpath={.status.appHarbor.role}"); got != "administrator" {
+			got := kubectl(t, "get", "collab", "bob", "-n", ns, "-o", "jsonpath={.status.appHarbor.role}")
+			if got != "administrator" {
 				t.Errorf("status.appHarbor.role is %q, want administrator", got)
 			}
 		}},
@@ -300,7 +309,8 @@ spec:
 					t.Errorf("%s: kubectl apply refused with %q; want the message to include %q", tc.name, stderr, tc.want)
 				}
 			}
-			stderr := kubectlFails(t, "", "patch", "collab", "bob", "-n", ns, "--type=merge", "-p", `{"spec":{"appHarbor":{"email":"other@example.com"}}}`)
+			stderr := kubectlFails(t, "", "patch", "collab", "bob", "-n", ns, "--type=merge",
+				"-p", `{"spec":{"appHarbor":{"email":"other@example.com"}}}`)
 			if !strings.Contains(stderr, "email is immutable") {
 				t.Errorf("changing bob's email was refused with %q; want it to say the email is immutable", stderr)
 			}
@@ -310,7 +320,8 @@ spec:
 			kubectl(t, "patch", "collab", "bob", "-n", ns, "--type=merge", "-p", `{"spec":{"deletionPolicy":"Orphan"}}`)
 			kubectl(t, "delete", "collab", "bob", "-n", ns, "--timeout=60s")
 			if role := ah.role(t, "my-app", id); role != "administrator" {
-				t.Errorf("AppHarbor simulator holds bob with role %q after deleting the Orphan Collaborator, want him kept as administrator", role)
+				t.Errorf("AppHarbor simulator holds bob with role %q after deleting the Orphan Collaborator, "+
+					"want him kept as administrator", role)
 			}
 		}},
 	}

@@ -114,35 +114,35 @@ func (w webTranslateIt) deleteMessage(t *testing.T, email string) string {
 }
 
 // call sends one request and decodes a 200 answer into out.
-func call(t *testing.T, method, url, body string, h http.Header, out any) {
+func call(t *testing.T, method, target, body string, h http.Header, out any) {
 	t.Helper()
-	status, data := send(t, method, url, body, h)
+	status, data := send(t, method, target, body, h)
 	if status != http.StatusOK {
-		t.Fatalf("%s %s: HTTP %d: %s", method, url, status, data)
+		t.Fatalf("%s %s: HTTP %d: %s", method, target, status, data)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		t.Fatalf("%s %s: decoding %s: %v", method, url, data, err)
+		t.Fatalf("%s %s: decoding %s: %v", method, target, data, err)
 	}
 }
 
 // send sends one request and returns the answer's status and body.
-func send(t *testing.T, method, url, body string, h http.Header) (int, []byte) {
+func send(t *testing.T, method, target, body string, h http.Header) (int, []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewBufferString(body))
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewBufferString(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header = h
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		t.Fatalf("%s %s: %v", method, target, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: reading the answer: %v", method, url, err)
+		t.Fatalf("%s %s: reading the answer: %v", method, target, err)
 	}
 	return resp.StatusCode, data
 }

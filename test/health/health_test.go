@@ -25,7 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	cv1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/devstack"
 )
 
@@ -71,7 +71,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "test/health:", err)
 		return 1
 	}
-	if err := collabv1alpha1.AddToScheme(scheme); err != nil {
+	if err := cv1.AddToScheme(scheme); err != nil {
 		fmt.Fprintln(os.Stderr, "test/health:", err)
 		return 1
 	}
@@ -86,7 +86,8 @@ func run(m *testing.M) int {
 // readScript returns health.lua.
 func readScript(t *testing.T) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(root, "config", "argocd", "health.lua"))
+	path := filepath.Join(root, "config", "argocd", "health.lua")
+	data, err := os.ReadFile(path) //nolint:gosec // G304: a file of this repository
 	if err != nil {
 		t.Fatalf("reading the health check: %v", err)
 	}
@@ -133,7 +134,10 @@ func runHealth(t *testing.T, script string, u *unstructured.Unstructured) health
 	if !ok {
 		t.Fatalf("health.lua returned %s, want a table", l.Get(-1).Type())
 	}
-	hs := healthStatus{Status: lua.LVAsString(ret.RawGetString("status")), Message: lua.LVAsString(ret.RawGetString("message"))}
+	hs := healthStatus{
+		Status:  lua.LVAsString(ret.RawGetString("status")),
+		Message: lua.LVAsString(ret.RawGetString("message")),
+	}
 	switch hs.Status {
 	case "Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown":
 	default:
@@ -170,8 +174,10 @@ func toLua(l *lua.LState, v any) lua.LValue {
 	}
 }
 
-func cond(typ string, st metav1.ConditionStatus, gen int64, reason, msg string) metav1.Condition {
-	return metav1.Condition{Type: typ, Status: st, ObservedGeneration: gen, Reason: reason, Message: msg,
+// cond is a condition of generation 1, the generation of every object here
+// when its status is written.
+func cond(typ string, st metav1.ConditionStatus, reason, msg string) metav1.Condition {
+	return metav1.Condition{Type: typ, Status: st, ObservedGeneration: 1, Reason: reason, Message: msg,
 		LastTransitionTime: metav1.Now()}
 }
 
@@ -180,7 +186,7 @@ func cond(typ string, st metav1.ConditionStatus, gen int64, reason, msg string) 
 type state struct {
 	name string
 	// setStatus fills the status before it is written; nil writes none.
-	setStatus func(c *collabv1alpha1.Collaborator)
+	setStatus func(c *cv1.Collaborator)
 	// bumpSpec changes the spec after the status is written, so that the
 	// status describes an older generation.
 	bumpSpec    bool
@@ -208,10 +214,11 @@ func TestCollaboratorHealth(t *testing.T) {
 		},
 		{
 			name: "reconciling",
-			setStatus: func(c *collabv1alpha1.Collaborator) {
+			setStatus: func(c *cv1.Collaborator) {
 				c.Status.Conditions = []metav1.Condition{
-					cond(collabv1alpha1.ConditionReady, metav1.ConditionFalse, 1, collabv1alpha1.ReasonProviderUnavailable, "AppHarbor is unreachable"),
-					cond(collabv1alpha1.ConditionReconciling, metav1.ConditionTrue, 1, collabv1alpha1.ReasonProviderUnavailable,
+					cond(cv1.ConditionReady, metav1.ConditionFalse, cv1.ReasonProviderUnavailable,
+						"AppHarbor is unreachable"),
+					cond(cv1.ConditionReconciling, metav1.ConditionTrue, cv1.ReasonProviderUnavailable,
 						"AppHarbor answered HTTP 503; retrying with backoff"),
 				}
 			},
@@ -221,11 +228,13 @@ func TestCollaboratorHealth(t *testing.T) {
 		},
 		{
 			name: "stalled",
-			setStatus: func(c *collabv1alpha1.Collaborator) {
+			setStatus: func(c *cv1.Collaborator) {
 				c.Status.Conditions = []metav1.Condition{
-					cond(collabv1alpha1.ConditionReady, metav1.ConditionFalse, 1, collabv1alpha1.ReasonCredentialsInvalid, "AppHarbor refused the credentials"),
-					cond(collabv1alpha1.ConditionSynced, metav1.ConditionFalse, 1, collabv1alpha1.ReasonCredentialsInvalid, "AppHarbor answered HTTP 401"),
-					cond(collabv1alpha1.ConditionStalled, metav1.ConditionTrue, 1, collabv1alpha1.ReasonCredentialsInvalid,
+					cond(cv1.ConditionReady, metav1.ConditionFalse, cv1.ReasonCredentialsInvalid,
+						"AppHarbor refused the credentials"),
+					cond(cv1.ConditionSynced, metav1.ConditionFalse, cv1.ReasonCredentialsInvalid,
+						"AppHarbor answered HTTP 401"),
+					cond(cv1.ConditionStalled, metav1.ConditionTrue, cv1.ReasonCredentialsInvalid,
 						"AppHarbor answered HTTP 401; fix the accessToken in Secret appharbor-credentials"),
 				}
 			},
@@ -235,10 +244,11 @@ func TestCollaboratorHealth(t *testing.T) {
 		},
 		{
 			name: "ready",
-			setStatus: func(c *collabv1alpha1.Collaborator) {
+			setStatus: func(c *cv1.Collaborator) {
 				c.Status.Conditions = []metav1.Condition{
-					cond(collabv1alpha1.ConditionReady, metav1.ConditionTrue, 1, collabv1alpha1.ReasonAvailable, "AppHarbor holds the collaborator as specified"),
-					cond(collabv1alpha1.ConditionSynced, metav1.ConditionTrue, 1, collabv1alpha1.ReasonSynced, "Read from AppHarbor"),
+					cond(cv1.ConditionReady, metav1.ConditionTrue, cv1.ReasonAvailable,
+						"AppHarbor holds the collaborator as specified"),
+					cond(cv1.ConditionSynced, metav1.ConditionTrue, cv1.ReasonSynced, "Read from AppHarbor"),
 				}
 			},
 			wantArgo:    "Healthy",
@@ -249,10 +259,12 @@ func TestCollaboratorHealth(t *testing.T) {
 			// A failed periodic re-read keeps Ready as last observed: still
 			// healthy, with Synced saying the provider did not answer.
 			name: "ready-sync-failed",
-			setStatus: func(c *collabv1alpha1.Collaborator) {
+			setStatus: func(c *cv1.Collaborator) {
 				c.Status.Conditions = []metav1.Condition{
-					cond(collabv1alpha1.ConditionReady, metav1.ConditionTrue, 1, collabv1alpha1.ReasonAvailable, "AppHarbor holds the collaborator as specified"),
-					cond(collabv1alpha1.ConditionSynced, metav1.ConditionFalse, 1, collabv1alpha1.ReasonProviderUnavailable, "AppHarbor answered HTTP 503"),
+					cond(cv1.ConditionReady, metav1.ConditionTrue, cv1.ReasonAvailable,
+						"AppHarbor holds the collaborator as specified"),
+					cond(cv1.ConditionSynced, metav1.ConditionFalse, cv1.ReasonProviderUnavailable,
+						"AppHarbor answered HTTP 503"),
 				}
 			},
 			wantArgo:    "Healthy",
@@ -261,9 +273,10 @@ func TestCollaboratorHealth(t *testing.T) {
 		},
 		{
 			name: "new-generation-not-observed",
-			setStatus: func(c *collabv1alpha1.Collaborator) {
+			setStatus: func(c *cv1.Collaborator) {
 				c.Status.Conditions = []metav1.Condition{
-					cond(collabv1alpha1.ConditionReady, metav1.ConditionTrue, 1, collabv1alpha1.ReasonAvailable, "AppHarbor holds the collaborator as specified"),
+					cond(cv1.ConditionReady, metav1.ConditionTrue, cv1.ReasonAvailable,
+						"AppHarbor holds the collaborator as specified"),
 				}
 			},
 			bumpSpec:    true,
@@ -273,12 +286,12 @@ func TestCollaboratorHealth(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &collabv1alpha1.Collaborator{
+			c := &cv1.Collaborator{
 				ObjectMeta: metav1.ObjectMeta{Name: tc.name, Namespace: ns},
-				Spec: collabv1alpha1.CollaboratorSpec{
-					ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: "appharbor"},
-					AppHarbor: &collabv1alpha1.AppHarborCollaborator{
-						Application: "my-app", Email: tc.name + "@example.com", Role: collabv1alpha1.AppHarborRoleCollaborator,
+				Spec: cv1.CollaboratorSpec{
+					ProviderConfigRef: cv1.ProviderConfigReference{Name: "appharbor"},
+					AppHarbor: &cv1.AppHarborCollaborator{
+						Application: "my-app", Email: tc.name + "@example.com", Role: cv1.AppHarborRoleCollaborator,
 					},
 				},
 			}
@@ -293,7 +306,7 @@ func TestCollaboratorHealth(t *testing.T) {
 				}
 			}
 			if tc.bumpSpec {
-				c.Spec.AppHarbor.Role = collabv1alpha1.AppHarborRoleAdministrator
+				c.Spec.AppHarbor.Role = cv1.AppHarborRoleAdministrator
 				if err := cl.Update(ctx, c); err != nil {
 					t.Fatalf("changing the spec: %v", err)
 				}
@@ -323,34 +336,43 @@ func TestProviderConfigHealth(t *testing.T) {
 		{
 			name: "ready",
 			conditions: []metav1.Condition{
-				cond(collabv1alpha1.ConditionReady, metav1.ConditionTrue, 1, collabv1alpha1.ReasonAvailable, "QuantConnect accepted the credentials"),
+				cond(cv1.ConditionReady, metav1.ConditionTrue, cv1.ReasonAvailable,
+					"QuantConnect accepted the credentials"),
 			},
-			wantArgo: "Healthy", wantMessage: "Available: QuantConnect accepted the credentials", wantKStatus: status.CurrentStatus,
+			wantArgo:    "Healthy",
+			wantMessage: "Available: QuantConnect accepted the credentials",
+			wantKStatus: status.CurrentStatus,
 		},
 		{
 			name: "secret-missing",
 			conditions: []metav1.Condition{
-				cond(collabv1alpha1.ConditionReady, metav1.ConditionFalse, 1, collabv1alpha1.ReasonSecretNotFound, "Secret qc-credentials not found"),
-				cond(collabv1alpha1.ConditionReconciling, metav1.ConditionTrue, 1, collabv1alpha1.ReasonSecretNotFound,
+				cond(cv1.ConditionReady, metav1.ConditionFalse, cv1.ReasonSecretNotFound,
+					"Secret qc-credentials not found"),
+				cond(cv1.ConditionReconciling, metav1.ConditionTrue, cv1.ReasonSecretNotFound,
 					"Secret qc-credentials not found; create it, the operator retries"),
 			},
-			wantArgo: "Progressing", wantMessage: "SecretNotFound: Secret qc-credentials not found; create it, the operator retries",
+			wantArgo:    "Progressing",
+			wantMessage: "SecretNotFound: Secret qc-credentials not found; create it, the operator retries",
 			wantKStatus: status.InProgressStatus,
 		},
 		{
 			name: "credentials-refused",
 			conditions: []metav1.Condition{
-				cond(collabv1alpha1.ConditionReady, metav1.ConditionFalse, 1, collabv1alpha1.ReasonCredentialsInvalid, "QuantConnect refused the credentials"),
-				cond(collabv1alpha1.ConditionStalled, metav1.ConditionTrue, 1, collabv1alpha1.ReasonCredentialsInvalid, "QuantConnect refused the credentials"),
+				cond(cv1.ConditionReady, metav1.ConditionFalse, cv1.ReasonCredentialsInvalid,
+					"QuantConnect refused the credentials"),
+				cond(cv1.ConditionStalled, metav1.ConditionTrue, cv1.ReasonCredentialsInvalid,
+					"QuantConnect refused the credentials"),
 			},
-			wantArgo: "Degraded", wantMessage: "CredentialsInvalid: QuantConnect refused the credentials", wantKStatus: status.FailedStatus,
+			wantArgo:    "Degraded",
+			wantMessage: "CredentialsInvalid: QuantConnect refused the credentials",
+			wantKStatus: status.FailedStatus,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pc := &collabv1alpha1.ProviderConfig{
+			pc := &cv1.ProviderConfig{
 				ObjectMeta: metav1.ObjectMeta{Name: tc.name, Namespace: ns},
-				Spec: collabv1alpha1.ProviderConfigSpec{QuantConnect: &collabv1alpha1.QuantConnectConfig{
-					CredentialsSecretRef: collabv1alpha1.SecretReference{Name: "qc-credentials"},
+				Spec: cv1.ProviderConfigSpec{QuantConnect: &cv1.QuantConnectConfig{
+					CredentialsSecretRef: cv1.SecretReference{Name: "qc-credentials"},
 				}},
 			}
 			if err := cl.Create(ctx, pc); err != nil {
@@ -370,7 +392,8 @@ func TestProviderConfigHealth(t *testing.T) {
 // step with health.lua, which is the copy the other tests run.
 func TestArgoCDPatchMatchesScript(t *testing.T) {
 	script := readScript(t)
-	data, err := os.ReadFile(filepath.Join(root, "config", "argocd", "argocd-cm-patch.yaml"))
+	path := filepath.Join(root, "config", "argocd", "argocd-cm-patch.yaml")
+	data, err := os.ReadFile(path) //nolint:gosec // G304: a file of this repository
 	if err != nil {
 		t.Fatalf("reading the argocd-cm patch: %v", err)
 	}
@@ -409,14 +432,15 @@ func mustCreateNamespace(t *testing.T, name string) {
 func readBack(t *testing.T, kind, ns, name string) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(collabv1alpha1.GroupVersion.WithKind(kind))
+	u.SetGroupVersionKind(cv1.GroupVersion.WithKind(kind))
 	if err := cl.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, u); err != nil {
 		t.Fatalf("reading %s %s/%s back: %v", kind, ns, name, err)
 	}
 	return u
 }
 
-func assertHealth(t *testing.T, script string, u *unstructured.Unstructured, wantArgo, wantMessage string, wantKStatus status.Status) {
+func assertHealth(t *testing.T, script string, u *unstructured.Unstructured,
+	wantArgo, wantMessage string, wantKStatus status.Status) {
 	t.Helper()
 	hs := runHealth(t, script, u)
 	if hs.Status != wantArgo || hs.Message != wantMessage {

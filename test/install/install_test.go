@@ -37,7 +37,7 @@ func render(t *testing.T, root string) []*unstructured.Unstructured {
 	var data []byte
 	if path := os.Getenv("INSTALL_YAML"); path != "" {
 		var err error
-		if data, err = os.ReadFile(path); err != nil {
+		if data, err = os.ReadFile(path); err != nil { //nolint:gosec // G304: the file the developer named
 			t.Fatalf("reading the installer named by INSTALL_YAML: %v", err)
 		}
 		t.Logf("checking %s", path)
@@ -79,10 +79,11 @@ func TestInstaller(t *testing.T) {
 	t.Run("server-side-dry-run", func(t *testing.T) { dryRun(t, root, objs) })
 }
 
-func find(objs []*unstructured.Unstructured, kind string, match func(*unstructured.Unstructured) bool) []*unstructured.Unstructured {
+// find returns the objects of a kind.
+func find(objs []*unstructured.Unstructured, kind string) []*unstructured.Unstructured {
 	var found []*unstructured.Unstructured
 	for _, o := range objs {
-		if o.GetKind() == kind && (match == nil || match(o)) {
+		if o.GetKind() == kind {
 			found = append(found, o)
 		}
 	}
@@ -99,7 +100,18 @@ func convert[T any](t *testing.T, u *unstructured.Unstructured) *T {
 }
 
 func checkContents(t *testing.T, objs []*unstructured.Unstructured) {
-	nss := find(objs, "Namespace", nil)
+	ns := checkNamespace(t, objs)
+	checkCRDs(t, objs)
+	sa := checkRBAC(t, objs, ns)
+	dep := checkDeployment(t, objs, sa)
+	checkMetricsService(t, objs, dep)
+}
+
+// checkNamespace finds the one Namespace and checks every namespaced
+// object is in it.
+func checkNamespace(t *testing.T, objs []*unstructured.Unstructured) string {
+	t.Helper()
+	nss := find(objs, "Namespace")
 	if len(nss) != 1 {
 		t.Fatalf("installer has %d Namespaces, want 1", len(nss))
 	}
@@ -113,43 +125,53 @@ func checkContents(t *testing.T, objs []*unstructured.Unstructured) {
 			}
 		}
 	}
+	return ns
+}
 
-	var crds []string
-	for _, c := range find(objs, "CustomResourceDefinition", nil) {
+func checkCRDs(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	found := find(objs, "CustomResourceDefinition")
+	crds := make([]string, 0, len(found))
+	for _, c := range found {
 		crds = append(crds, c.GetName())
 	}
 	slices.Sort(crds)
 	if want := []string{"collaborators.collab.dev", "providerconfigs.collab.dev"}; !slices.Equal(crds, want) {
 		t.Errorf("installer's CRDs are %v, want %v", crds, want)
 	}
+}
 
-	sas := find(objs, "ServiceAccount", nil)
+// checkRBAC checks that the manager's ServiceAccount may do what the
+// manager does, and returns its name.
+func checkRBAC(t *testing.T, objs []*unstructured.Unstructured, ns string) string {
+	t.Helper()
+	sas := find(objs, "ServiceAccount")
 	if len(sas) != 1 {
 		t.Fatalf("installer has %d ServiceAccounts, want 1", len(sas))
 	}
 	sa := sas[0].GetName()
 
-	// The manager's ClusterRole must reach the collab.dev kinds, their
-	// status and finalizers, and Secrets; and it must be bound to the
-	// Deployment's ServiceAccount.
-	managerRoles := map[string]bool{}
-	for _, b := range find(objs, "ClusterRoleBinding", nil) {
+	var rules []rbacv1.PolicyRule
+	bound := map[string]bool{}
+	for _, b := range find(objs, "ClusterRoleBinding") {
 		crb := convert[rbacv1.ClusterRoleBinding](t, b)
 		for _, s := range crb.Subjects {
 			if s.Kind == "ServiceAccount" && s.Name == sa && s.Namespace == ns {
-				managerRoles[crb.RoleRef.Name] = true
+				bound[crb.RoleRef.Name] = true
 			}
 		}
 	}
-	can := func(group, resource, verb string) bool {
-		for _, r := range find(objs, "ClusterRole", func(u *unstructured.Unstructured) bool { return managerRoles[u.GetName()] }) {
-			for _, rule := range convert[rbacv1.ClusterRole](t, r).Rules {
-				if slices.Contains(rule.APIGroups, group) && slices.Contains(rule.Resources, resource) && slices.Contains(rule.Verbs, verb) {
-					return true
-				}
-			}
+	for _, r := range find(objs, "ClusterRole") {
+		if bound[r.GetName()] {
+			rules = append(rules, convert[rbacv1.ClusterRole](t, r).Rules...)
 		}
-		return false
+	}
+	can := func(group, resource, verb string) bool {
+		return slices.ContainsFunc(rules, func(rule rbacv1.PolicyRule) bool {
+			return slices.Contains(rule.APIGroups, group) &&
+				slices.Contains(rule.Resources, resource) &&
+				slices.Contains(rule.Verbs, verb)
+		})
 	}
 	for _, need := range []struct{ group, resource, verb string }{
 		{"collab.dev", "collaborators", "watch"},
@@ -159,18 +181,26 @@ func checkContents(t *testing.T, objs []*unstructured.Unstructured) {
 		{"collab.dev", "providerconfigs", "watch"},
 		{"collab.dev", "providerconfigs/status", "update"},
 		{"", "secrets", "get"},
-		{"", "events", "create"},
 		// The authenticated metrics endpoint checks each scraper's token
 		// and permission with the API server.
 		{"authentication.k8s.io", "tokenreviews", "create"},
 		{"authorization.k8s.io", "subjectaccessreviews", "create"},
 	} {
-		if !can(need.group, need.resource, need.verb) && !(need.resource == "events" && can("events.k8s.io", "events", "create")) {
+		if !can(need.group, need.resource, need.verb) {
 			t.Errorf("the manager's ServiceAccount %s/%s may not %s %s.%s", ns, sa, need.verb, need.resource, need.group)
 		}
 	}
+	if !can("", "events", "create") && !can("events.k8s.io", "events", "create") {
+		t.Errorf("the manager's ServiceAccount %s/%s may not create events", ns, sa)
+	}
+	return sa
+}
 
-	deps := find(objs, "Deployment", nil)
+// checkDeployment checks the manager's Deployment runs as sa, with probes,
+// requests and limits, and the restricted Pod Security profile.
+func checkDeployment(t *testing.T, objs []*unstructured.Unstructured, sa string) *appsv1.Deployment {
+	t.Helper()
+	deps := find(objs, "Deployment")
 	if len(deps) != 1 {
 		t.Fatalf("installer has %d Deployments, want 1", len(deps))
 	}
@@ -187,41 +217,7 @@ func checkContents(t *testing.T, objs []*unstructured.Unstructured) {
 		podSC = &corev1.PodSecurityContext{}
 	}
 	for _, c := range pod.Containers {
-		where := "container " + c.Name
-		sc := c.SecurityContext
-		if sc == nil {
-			sc = &corev1.SecurityContext{}
-		}
-		if c.LivenessProbe == nil || c.ReadinessProbe == nil {
-			t.Errorf("%s lacks a liveness or readiness probe", where)
-		}
-		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-			if _, ok := c.Resources.Requests[r]; !ok {
-				t.Errorf("%s has no %s request", where, r)
-			}
-			if _, ok := c.Resources.Limits[r]; !ok {
-				t.Errorf("%s has no %s limit", where, r)
-			}
-		}
-		if !isTrue(sc.RunAsNonRoot) && !isTrue(podSC.RunAsNonRoot) {
-			t.Errorf("%s may run as root: set runAsNonRoot", where)
-		}
-		if !isTrue(sc.ReadOnlyRootFilesystem) {
-			t.Errorf("%s has a writable root filesystem", where)
-		}
-		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
-			t.Errorf("%s allows privilege escalation", where)
-		}
-		seccomp := sc.SeccompProfile
-		if seccomp == nil {
-			seccomp = podSC.SeccompProfile
-		}
-		if seccomp == nil || seccomp.Type != corev1.SeccompProfileTypeRuntimeDefault {
-			t.Errorf("%s has no RuntimeDefault seccomp profile", where)
-		}
-		if sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
-			t.Errorf("%s keeps Linux capabilities: drop ALL", where)
-		}
+		checkContainer(t, c, podSC)
 	}
 	mgr := pod.Containers[0]
 	args := strings.Join(append(append([]string{}, mgr.Command...), mgr.Args...), " ")
@@ -231,9 +227,53 @@ func checkContents(t *testing.T, objs []*unstructured.Unstructured) {
 	if !strings.Contains(args, "--leader-elect") {
 		t.Errorf("manager args %q: want --leader-elect so a rollout never runs two managers", args)
 	}
+	return dep
+}
 
-	var metricsPorts []int32
-	for _, s := range find(objs, "Service", nil) {
+func checkContainer(t *testing.T, c corev1.Container, podSC *corev1.PodSecurityContext) {
+	t.Helper()
+	where := "container " + c.Name
+	sc := c.SecurityContext
+	if sc == nil {
+		sc = &corev1.SecurityContext{}
+	}
+	if c.LivenessProbe == nil || c.ReadinessProbe == nil {
+		t.Errorf("%s lacks a liveness or readiness probe", where)
+	}
+	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		if _, ok := c.Resources.Requests[r]; !ok {
+			t.Errorf("%s has no %s request", where, r)
+		}
+		if _, ok := c.Resources.Limits[r]; !ok {
+			t.Errorf("%s has no %s limit", where, r)
+		}
+	}
+	if !isTrue(sc.RunAsNonRoot) && !isTrue(podSC.RunAsNonRoot) {
+		t.Errorf("%s may run as root: set runAsNonRoot", where)
+	}
+	if !isTrue(sc.ReadOnlyRootFilesystem) {
+		t.Errorf("%s has a writable root filesystem", where)
+	}
+	if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		t.Errorf("%s allows privilege escalation", where)
+	}
+	seccomp := sc.SeccompProfile
+	if seccomp == nil {
+		seccomp = podSC.SeccompProfile
+	}
+	if seccomp == nil || seccomp.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("%s has no RuntimeDefault seccomp profile", where)
+	}
+	if sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
+		t.Errorf("%s keeps Linux capabilities: drop ALL", where)
+	}
+}
+
+// checkMetricsService checks a Service exposes the manager's metrics port.
+func checkMetricsService(t *testing.T, objs []*unstructured.Unstructured, dep *appsv1.Deployment) {
+	t.Helper()
+	var ports []int32
+	for _, s := range find(objs, "Service") {
 		svc := convert[corev1.Service](t, s)
 		matches := len(svc.Spec.Selector) > 0
 		for k, v := range svc.Spec.Selector {
@@ -245,11 +285,11 @@ func checkContents(t *testing.T, objs []*unstructured.Unstructured) {
 			continue
 		}
 		for _, p := range svc.Spec.Ports {
-			metricsPorts = append(metricsPorts, p.Port)
+			ports = append(ports, p.Port)
 		}
 	}
-	if !slices.Contains(metricsPorts, 8443) {
-		t.Errorf("no Service selects the manager's pods on port 8443 for metrics (ports %v)", metricsPorts)
+	if !slices.Contains(ports, 8443) {
+		t.Errorf("no Service selects the manager's pods on port 8443 for metrics (ports %v)", ports)
 	}
 }
 

@@ -9,9 +9,10 @@
 // An empty address ("" or "off") leaves that simulator off; an address
 // without a host (":18081") binds 127.0.0.1, never every interface; port 0
 // picks a free port. Once every listener is bound it prints one line to
-// stdout, which scripts wait for:
+// stdout, which scripts wait for (wrapped here):
 //
-//	simulator ready quantconnect=http://127.0.0.1:18081/api/v2 appharbor=http://127.0.0.1:18082 webtranslateit=http://127.0.0.1:18083
+//	simulator ready quantconnect=http://127.0.0.1:18081/api/v2
+//	  appharbor=http://127.0.0.1:18082 webtranslateit=http://127.0.0.1:18083
 //
 // The URLs are the ProviderConfig baseURLs. --log-requests prints each
 // request to stderr with credentials redacted. SIGINT or SIGTERM stops it.
@@ -83,9 +84,12 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("simulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	qcAddr := fs.String("quantconnect-addr", "127.0.0.1:18081", "address of the QuantConnect simulator; empty or off to disable")
-	ahAddr := fs.String("appharbor-addr", "127.0.0.1:18082", "address of the AppHarbor simulator; empty or off to disable")
-	wtiAddr := fs.String("webtranslateit-addr", "127.0.0.1:18083", "address of the WebTranslateIt simulator; empty or off to disable")
+	qcAddr := fs.String("quantconnect-addr", "127.0.0.1:18081",
+		"address of the QuantConnect simulator; empty or off to disable")
+	ahAddr := fs.String("appharbor-addr", "127.0.0.1:18082",
+		"address of the AppHarbor simulator; empty or off to disable")
+	wtiAddr := fs.String("webtranslateit-addr", "127.0.0.1:18083",
+		"address of the WebTranslateIt simulator; empty or off to disable")
 	seedPath := fs.String("seed", "", "JSON or YAML seed file (users, projects, applications, tokens, organizations)")
 	ahBase := fs.String("appharbor-base-url", "", "base of AppHarbor Location headers; default: the request's own host")
 	logRequests := fs.Bool("log-requests", false, "print every request to stderr, credentials redacted")
@@ -160,7 +164,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ready = append(ready, fmt.Sprintf("%s=http://%s%s", s.name, l.Addr(), s.suffix))
 		if *logRequests {
 			name := s.name
-			s.kit.OnRequest = func(r simkit.RequestRecord) { fmt.Fprintf(stderr, "%s %s\n", name, r) }
+			// Best-effort request log: a failed write must not fail the request.
+			s.kit.OnRequest = func(r simkit.RequestRecord) { _, _ = fmt.Fprintf(stderr, "%s %s\n", name, r) }
 		}
 	}
 
@@ -174,7 +179,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}(servers[i], listeners[i])
 	}
-	fmt.Fprintln(stdout, strings.Join(ready, " "))
+	_, _ = fmt.Fprintln(stdout, strings.Join(ready, " "))
 
 	var runErr error
 	select {

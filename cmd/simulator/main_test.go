@@ -118,25 +118,40 @@ func TestBinaryServesTheExampleSeed(t *testing.T) {
 		t.Fatalf("AppHarbor observe: %+v %v", obs, err)
 	}
 
-	wti, err := webtranslateit.NewFactory()(provider.Config{BaseURL: urls["webtranslateit"], Credentials: provider.Credentials{
-		"organizationToken": []byte("fake-wti-org-token-not-a-secret"),
-	}})
+	wti, err := webtranslateit.NewFactory()(provider.Config{
+		BaseURL: urls["webtranslateit"],
+		Credentials: provider.Credentials{
+			"organizationToken": []byte("fake-wti-org-token-not-a-secret"),
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	carol := &collabv1alpha1.Collaborator{ObjectMeta: metav1.ObjectMeta{Name: "carol"}, Spec: collabv1alpha1.CollaboratorSpec{
-		WebTranslateIt: &collabv1alpha1.WebTranslateItCollaborator{Email: "carol@example.com"}}}
+	carol := &collabv1alpha1.Collaborator{
+		ObjectMeta: metav1.ObjectMeta{Name: "carol"},
+		Spec: collabv1alpha1.CollaboratorSpec{
+			WebTranslateIt: &collabv1alpha1.WebTranslateItCollaborator{Email: "carol@example.com"},
+		},
+	}
 	if err := wti.Delete(ctx, carol); err != nil {
 		t.Fatalf("WebTranslateIt delete: %v", err)
 	}
 
 	log := stderr.String()
-	for _, want := range []string{"quantconnect POST /api/v2/authenticate -> 200", "appharbor POST /applications/my-app/collaborators -> 201", "webtranslateit DELETE"} {
+	for _, want := range []string{
+		"quantconnect POST /api/v2/authenticate -> 200",
+		"appharbor POST /applications/my-app/collaborators -> 201",
+		"webtranslateit DELETE",
+	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("request log lacks %q:\n%s", want, log)
 		}
 	}
-	for _, secret := range []string{"fake-qc-token-not-a-secret", "fake-ah-token-not-a-secret", "fake-wti-org-token-not-a-secret"} {
+	for _, secret := range []string{
+		"fake-qc-token-not-a-secret",
+		"fake-ah-token-not-a-secret",
+		"fake-wti-org-token-not-a-secret",
+	} {
 		if strings.Contains(log, secret) {
 			t.Errorf("request log holds a token:\n%s", log)
 		}

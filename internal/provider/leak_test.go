@@ -28,9 +28,9 @@ import (
 // Distinctive credentials, with characters that escape differently in
 // paths and queries, so that every encoded form can be searched for.
 const (
-	qcToken  = "qc-SECRET/tok+en=1"
+	qcToken  = "qc-SECRET/tok+en=1" //nolint:gosec // G101: fake test credential, searched for in logs
 	ahToken  = "ah-SECRET/tok+en=2"
-	wtiToken = "wti-SECRET/tok en?=3&x"
+	wtiToken = "wti-SECRET/tok en?=3&x" //nolint:gosec // G101: fake test credential, searched for in logs
 )
 
 var now = time.Unix(1_800_000_000, 0)

@@ -329,7 +329,7 @@ func newScaleEnv(t testing.TB, apps, perApp int) (*env, []*collabv1alpha1.Collab
 	t.Helper()
 	s := sim.New()
 	var seed sim.Seed
-	var slugs []string
+	slugs := make([]string, 0, apps)
 	for u := range perApp {
 		seed.Users = append(seed.Users, sim.User{Name: "user" + string(rune('a'+u%26)) + string(rune('a'+u/26)), Email: "u" + string(rune('a'+u%26)) + string(rune('a'+u/26)) + "@example.com"})
 	}

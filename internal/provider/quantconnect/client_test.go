@@ -3,6 +3,7 @@ package quantconnect_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,7 +22,7 @@ import (
 
 const (
 	ownerAPIID = "1001"
-	ownerToken = "qc-owner-token-5ecret"
+	ownerToken = "qc-owner-token-5ecret" //nolint:gosec // G101: fake test credential for the simulator
 	projectID  = int64(23456789)
 )
 
@@ -430,12 +431,13 @@ func TestConcurrentObservesShareReads(t *testing.T) {
 	}
 }
 
-func userName(i int) string { return "user-" + string(rune('a'+i%26)) + string(rune('a'+i/26)) }
+func userName(i int) string { return fmt.Sprintf("user-%c%c", 'a'+i%26, 'a'+i/26) }
 
 func newScaleEnv(t testing.TB, projects, perProject int) *env {
 	t.Helper()
 	s := sim.New(sim.WithClock(clock))
-	users := []sim.User{{UID: 1, PublicID: "owner", APIToken: ownerToken}}
+	users := make([]sim.User, 0, 1+perProject)
+	users = append(users, sim.User{UID: 1, PublicID: "owner", APIToken: ownerToken})
 	for u := range perProject {
 		users = append(users, sim.User{UID: int64(u + 2), PublicID: userName(u)})
 	}

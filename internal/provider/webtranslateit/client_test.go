@@ -17,7 +17,7 @@ import (
 )
 
 // A token with characters that must be escaped in a path.
-const orgToken = "wti-org/T0KEN?x=1&y"
+const orgToken = "wti-org/T0KEN?x=1&y" //nolint:gosec // G101: fake test credential for the simulator
 
 func newEnv(t *testing.T, token string, opts ...webtranslateit.Option) (*sim.Server, provider.Client) {
 	t.Helper()

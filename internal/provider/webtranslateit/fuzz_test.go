@@ -38,10 +38,12 @@ func FuzzRequest(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var want []string
+		var prefix []string
 		if bp := strings.TrimRight(a.base.EscapedPath(), "/"); bp != "" {
-			want, _ = httpapi.SplitEscapedPath(bp)
+			prefix, _ = httpapi.SplitEscapedPath(bp)
 		}
+		want := make([]string, 0, len(prefix)+4)
+		want = append(want, prefix...)
 		want = append(want, "api", "organizations", token, "collaborations")
 		if !slices.Equal(got, want) {
 			t.Fatalf("path %q decodes to %q, want %q", wire.EscapedPath(), got, want)

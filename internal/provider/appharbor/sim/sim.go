@@ -270,8 +270,9 @@ func (s *Server) RemoveCollaborator(slug, id string) bool {
 func (s *Server) Collaborators(slug string) []Collaborator {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Collaborator
-	for _, it := range s.sorted(slug) {
+	items := s.sorted(slug)
+	out := make([]Collaborator, 0, len(items))
+	for _, it := range items {
 		out = append(out, Collaborator{ID: it.id, UserID: it.user.ID, UserName: it.user.Name, Email: it.user.Email, Role: it.role})
 	}
 	return out
@@ -339,7 +340,7 @@ func (s *Server) addLocked(slug, email, role, id string) (string, string) {
 }
 
 func (s *Server) sorted(slug string) []*item {
-	var list []*item
+	list := make([]*item, 0, len(s.apps[slug]))
 	for _, it := range s.apps[slug] {
 		list = append(list, it)
 	}
@@ -456,8 +457,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, slug string) {
 		URL  string   `json:"url"`
 	}
 	s.mu.Lock()
-	out := []itemJSON{}
-	for _, it := range s.sorted(slug) {
+	items := s.sorted(slug)
+	out := make([]itemJSON, 0, len(items))
+	for _, it := range items {
 		out = append(out, itemJSON{User: userJSON{it.user.ID, it.user.Name}, Role: it.role, URL: s.itemURL(r, slug, it.id)})
 	}
 	s.mu.Unlock()

@@ -117,8 +117,9 @@ func TestListOrderAndLogRedaction(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var names []string
-	for _, c := range s.Collaborators("app") {
+	held := s.Collaborators("app")
+	names := make([]string, 0, len(held))
+	for _, c := range held {
 		names = append(names, c.UserName)
 	}
 	if strings.Join(names, ",") != "amy,bob,cid" {

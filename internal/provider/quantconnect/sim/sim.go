@@ -39,6 +39,9 @@ import (
 // PathPrefix is where the API is served; a client's base URL ends with it.
 const PathPrefix = "/api/v2"
 
+// keySuccess is the envelope field every QuantConnect response carries.
+const keySuccess = "success"
+
 // DefaultWindow is how far a request's Timestamp may be from the
 // simulator's clock.
 const DefaultWindow = 5 * time.Minute
@@ -295,7 +298,8 @@ func (p *project) remove(userID string) bool {
 }
 
 func (s *Server) list(p *project) []Collaborator {
-	out := []Collaborator{s.model(s.users[p.owner], true, true, true)}
+	out := make([]Collaborator, 0, 1+len(p.members))
+	out = append(out, s.model(s.users[p.owner], true, true, true))
 	for _, m := range p.members {
 		out = append(out, s.model(s.users[m.UserID], m.LiveControl, m.Write, false))
 	}
@@ -314,7 +318,7 @@ func (s *Server) model(u *User, live, write, owner bool) Collaborator {
 }
 
 func fail(w http.ResponseWriter, status int, msgs ...string) {
-	simkit.WriteJSON(w, status, map[string]any{"success": false, "errors": msgs})
+	simkit.WriteJSON(w, status, map[string]any{keySuccess: false, "errors": msgs})
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -347,7 +351,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch endpoint {
 	case "/authenticate":
-		simkit.WriteJSON(w, http.StatusOK, map[string]any{"success": true})
+		simkit.WriteJSON(w, http.StatusOK, map[string]any{keySuccess: true})
 	case "/projects/collaboration/read":
 		s.read(w, user, body)
 	case "/projects/collaboration/create":
@@ -430,7 +434,7 @@ func (s *Server) owned(user *User, id *int64) (*project, string) {
 }
 
 func (s *Server) ok(w http.ResponseWriter, p *project) {
-	simkit.WriteJSON(w, http.StatusOK, map[string]any{"collaborators": s.list(p), "success": true})
+	simkit.WriteJSON(w, http.StatusOK, map[string]any{"collaborators": s.list(p), keySuccess: true})
 }
 
 func (s *Server) read(w http.ResponseWriter, user *User, body []byte) {
@@ -449,7 +453,7 @@ func (s *Server) read(w http.ResponseWriter, user *User, body []byte) {
 		return
 	}
 	simkit.WriteJSON(w, http.StatusOK, map[string]any{
-		"collaborators": s.list(p), "userLiveControl": true, "userPermissions": "write", "success": true,
+		"collaborators": s.list(p), "userLiveControl": true, "userPermissions": "write", keySuccess: true,
 	})
 }
 

@@ -79,7 +79,7 @@ func do(t *testing.T, method, url string, hdr map[string]string, body string) an
 
 func TestStrictness(t *testing.T) {
 	goodTS, goodAuth := sign("1", token, now.Unix())
-	json := "application/json"
+	jsonType := "application/json"
 	tests := map[string]struct {
 		method, path, ctype, ts, auth, body string
 		wantStatus                          int
@@ -129,7 +129,7 @@ func TestStrictness(t *testing.T) {
 				_, h["Authorization"] = sign("2", token, now.Unix())
 			}
 			if tc.body != "" {
-				h["Content-Type"] = json
+				h["Content-Type"] = jsonType
 				if tc.ctype != "" {
 					h["Content-Type"] = tc.ctype
 				}

@@ -119,7 +119,7 @@ func (s *Server) RemoveMember(token, email string) bool {
 func (s *Server) Members(token string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []string
+	out := make([]string, 0, len(s.orgs[token]))
 	for _, m := range s.orgs[token] {
 		out = append(out, m)
 	}

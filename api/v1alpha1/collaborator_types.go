@@ -256,7 +256,3 @@ type CollaboratorList struct {
 	// items are the Collaborators.
 	Items []Collaborator `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Collaborator{}, &CollaboratorList{})
-}

@@ -149,7 +149,3 @@ type ProviderConfigList struct {
 	// items are the ProviderConfigs.
 	Items []ProviderConfig `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&ProviderConfig{}, &ProviderConfigList{})
-}

@@ -26,7 +26,7 @@ func ahRequests(f *fixture, method string) int {
 func TestAppHarborLifecycle(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.appHarborConfig("ah", time.Second)
+	f.appHarborConfig(time.Second)
 	f.create(ahCollaborator("bob", "ah", "bob@example.com", collabv1alpha1.AppHarborRoleCollaborator))
 
 	c := f.waitReady("bob")
@@ -100,7 +100,7 @@ func TestAppHarborAdoptsByAnnotation(t *testing.T) {
 	id, err := f.ah.AddCollaborator(ahApp, "carol@example.com", "collaborator")
 	must(t, err)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.appHarborConfig("ah", time.Minute)
+	f.appHarborConfig(time.Minute)
 	c := ahCollaborator("carol", "ah", "carol@example.com", collabv1alpha1.AppHarborRoleAdministrator)
 	c.Annotations = map[string]string{collabv1alpha1.ExternalIDAnnotation: id}
 	f.create(c)
@@ -128,7 +128,7 @@ func TestAppHarborRestartDuringCreates(t *testing.T) {
 	}
 	f.ah.DelayNext(1000, 30*time.Millisecond)
 	stop := startManager(t, f.ns, f.reg, managerOptions{})
-	f.appHarborConfig("ah", time.Hour)
+	f.appHarborConfig(time.Hour)
 	for i := range users {
 		f.create(ahCollaborator(fmt.Sprintf("user%02d", i), "ah", fmt.Sprintf("user%02d@example.com", i), collabv1alpha1.AppHarborRoleCollaborator))
 	}

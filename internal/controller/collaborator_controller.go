@@ -394,7 +394,7 @@ const (
 	// they reference.
 	indexProviderConfigRef = ".spec.providerConfigRef.name"
 	// indexSecretRef indexes ProviderConfigs by their credentials Secret.
-	indexSecretRef = ".spec.credentialsSecretRef.name"
+	indexSecretRef = ".spec.credentialsSecretRef.name" //nolint:gosec // a field index name, not a credential
 )
 
 // SetupWithManager registers the controller and its watches (SetupIndexes

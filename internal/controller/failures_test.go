@@ -43,7 +43,7 @@ func TestMissingProviderConfigAndSecret(t *testing.T) {
 func TestWrongCredentialsThenFixed(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{slowRetry: time.Hour})
-	f.quantConnectConfig("qc", time.Minute)
+	f.quantConnectConfig(time.Minute)
 	secret := f.secret("qc-creds", nil)
 	f.update(secret, func() { secret.Data["apiToken"] = []byte("qc-WRONG-token") })
 	f.create(qcCollaborator("mia", "qc", "mia-ai", false, false))
@@ -76,7 +76,7 @@ func TestWrongCredentialsThenFixed(t *testing.T) {
 func TestProviderMismatch(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig("qc", time.Minute)
+	f.quantConnectConfig(time.Minute)
 	f.create(&collabv1alpha1.Collaborator{
 		ObjectMeta: metav1.ObjectMeta{Name: "bob"},
 		Spec: collabv1alpha1.CollaboratorSpec{
@@ -95,7 +95,7 @@ func TestProviderDownDuringCreate(t *testing.T) {
 	f := newFixture(t)
 	f.qc.FailNext(1000, http.StatusServiceUnavailable, `{"message":"down for maintenance"}`)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig("qc", time.Minute)
+	f.quantConnectConfig(time.Minute)
 	f.create(qcCollaborator("mia", "qc", "mia-ai", false, false))
 
 	f.waitCondition("mia", collabv1alpha1.ConditionReconciling, metav1.ConditionTrue, collabv1alpha1.ReasonProviderUnavailable)
@@ -112,7 +112,7 @@ func TestProviderDownDuringCreate(t *testing.T) {
 func TestProviderDownDuringDelete(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig("qc", time.Minute)
+	f.quantConnectConfig(time.Minute)
 	c := qcCollaborator("mia", "qc", "mia-ai", false, false)
 	f.create(c)
 	f.waitReady("mia")
@@ -138,7 +138,7 @@ func TestProviderDownDuringDelete(t *testing.T) {
 func TestOrphanReleasesBlockedDelete(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{slowRetry: time.Hour})
-	f.quantConnectConfig("qc", time.Minute)
+	f.quantConnectConfig(time.Minute)
 	c := qcCollaborator("mia", "qc", "mia-ai", false, false)
 	f.create(c)
 	f.waitReady("mia")
@@ -158,7 +158,7 @@ func TestRateLimitedWaitsForRetryAfter(t *testing.T) {
 	f := newFixture(t)
 	f.qc.RateLimitNext(1000, "2", `{"success":false,"errors":["slow down"]}`)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig("qc", time.Minute)
+	f.quantConnectConfig(time.Minute)
 	f.create(qcCollaborator("mia", "qc", "mia-ai", false, false))
 
 	f.waitCondition("mia", collabv1alpha1.ConditionReconciling, metav1.ConditionTrue, collabv1alpha1.ReasonRateLimited)
@@ -179,7 +179,7 @@ func TestRateLimitedWaitsForRetryAfter(t *testing.T) {
 func TestProviderConfigInUseWaits(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig("qc", time.Minute)
+	f.quantConnectConfig(time.Minute)
 	c := qcCollaborator("mia", "qc", "mia-ai", false, false)
 	f.create(c)
 	f.waitReady("mia")

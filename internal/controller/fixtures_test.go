@@ -30,12 +30,12 @@ import (
 const (
 	qcOwnerUID = 100001
 	qcOwner    = "olivia-owner"
-	qcToken    = "qc-TOKEN-5ecret-7d1f"
+	qcToken    = "qc-TOKEN-5ecret-7d1f" //nolint:gosec // a fake credential the scans search for
 	qcProject  = 23456789
 	qcMiaUID   = 200002
 	ahToken    = "ah-BEARER-s3cret-91c2"
 	ahApp      = "my-app"
-	wtiToken   = "wti-ORG-s3cret-4b7e"
+	wtiToken   = "wti-ORG-s3cret-4b7e" //nolint:gosec // a fake credential the scans search for
 )
 
 // credentials lists every secret value the fixtures use.
@@ -119,8 +119,10 @@ func (f *fixture) secret(name string, data map[string]string) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.ns}, StringData: data}
 }
 
-// quantConnectConfig creates a working QuantConnect Secret and ProviderConfig.
-func (f *fixture) quantConnectConfig(name string, sync time.Duration) {
+// quantConnectConfig creates a working QuantConnect Secret qc-creds and
+// ProviderConfig qc.
+func (f *fixture) quantConnectConfig(sync time.Duration) {
+	const name = "qc"
 	f.create(f.secret(name+"-creds", map[string]string{
 		collabv1alpha1.QuantConnectUserIDKey:   fmt.Sprint(qcOwnerUID),
 		collabv1alpha1.QuantConnectAPITokenKey: qcToken,
@@ -136,8 +138,10 @@ func (f *fixture) quantConnectConfig(name string, sync time.Duration) {
 	})
 }
 
-// appHarborConfig creates a working AppHarbor Secret and ProviderConfig.
-func (f *fixture) appHarborConfig(name string, sync time.Duration) {
+// appHarborConfig creates a working AppHarbor Secret ah-creds and
+// ProviderConfig ah.
+func (f *fixture) appHarborConfig(sync time.Duration) {
+	const name = "ah"
 	f.create(f.secret(name+"-creds", map[string]string{collabv1alpha1.AppHarborAccessTokenKey: ahToken}))
 	f.create(&collabv1alpha1.ProviderConfig{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -150,9 +154,10 @@ func (f *fixture) appHarborConfig(name string, sync time.Duration) {
 	})
 }
 
-// webTranslateItConfig creates a working WebTranslateIt Secret and
-// ProviderConfig.
-func (f *fixture) webTranslateItConfig(name string) {
+// webTranslateItConfig creates a working WebTranslateIt Secret wti-creds
+// and ProviderConfig wti.
+func (f *fixture) webTranslateItConfig() {
+	const name = "wti"
 	f.create(f.secret(name+"-creds", map[string]string{collabv1alpha1.WebTranslateItOrganizationTokenKey: wtiToken}))
 	f.create(&collabv1alpha1.ProviderConfig{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -254,10 +259,13 @@ func (f *fixture) waitGone(obj client.Object) {
 	f.t.Helper()
 	eventually(f.t, 20*time.Second, func() error {
 		err := f.get(obj.GetName(), obj)
-		if apierrors.IsNotFound(err) {
+		switch {
+		case apierrors.IsNotFound(err):
 			return nil
+		case err != nil:
+			return fmt.Errorf("reading %s: %w", obj.GetName(), err)
 		}
-		return fmt.Errorf("%s still exists (finalizers %v, err %v)", obj.GetName(), obj.GetFinalizers(), err)
+		return fmt.Errorf("%s still exists (finalizers %v)", obj.GetName(), obj.GetFinalizers())
 	})
 }
 
@@ -283,29 +291,25 @@ func containsAll(s string, subs ...string) error {
 func (f *fixture) scanForCredentials() {
 	f.t.Helper()
 	ctx := context.Background()
-	var texts []string
 	events := &eventsv1.EventList{}
-	if err := k8s.List(ctx, events, client.InNamespace(f.ns)); err != nil {
-		f.t.Errorf("listing events: %v", err)
+	collabs := &collabv1alpha1.CollaboratorList{}
+	pcs := &collabv1alpha1.ProviderConfigList{}
+	for _, list := range []client.ObjectList{events, collabs, pcs} {
+		if err := k8s.List(ctx, list, client.InNamespace(f.ns)); err != nil {
+			f.t.Errorf("listing %T: %v", list, err)
+		}
 	}
+	texts := make([]string, 0, 1+len(events.Items)+len(collabs.Items)+len(pcs.Items))
+	texts = append(texts, "logs: "+logs.String())
 	for _, e := range events.Items {
 		texts = append(texts, "event "+e.Reason+": "+e.Note)
-	}
-	collabs := &collabv1alpha1.CollaboratorList{}
-	if err := k8s.List(ctx, collabs, client.InNamespace(f.ns)); err != nil {
-		f.t.Errorf("listing collaborators: %v", err)
 	}
 	for _, c := range collabs.Items {
 		texts = append(texts, fmt.Sprintf("status of %s: %+v", c.Name, c.Status))
 	}
-	pcs := &collabv1alpha1.ProviderConfigList{}
-	if err := k8s.List(ctx, pcs, client.InNamespace(f.ns)); err != nil {
-		f.t.Errorf("listing provider configs: %v", err)
-	}
 	for _, pc := range pcs.Items {
 		texts = append(texts, fmt.Sprintf("status of %s: %+v", pc.Name, pc.Status))
 	}
-	texts = append(texts, "logs: "+logs.String())
 	for _, text := range texts {
 		for _, cred := range credentials {
 			if strings.Contains(text, cred) {
@@ -334,6 +338,22 @@ func (f *fixture) waitEvents(name string, reasons ...string) {
 			if !seen[r] {
 				return fmt.Errorf("no %s event for %s; have %v", r, name, seen)
 			}
+		}
+		return nil
+	})
+}
+
+// waitProviderConfigReady waits until the ProviderConfig is Ready, so that
+// its Ready flip (which requeues its Collaborators) is behind the test.
+func (f *fixture) waitProviderConfigReady(name string) {
+	f.t.Helper()
+	eventually(f.t, 10*time.Second, func() error {
+		pc := &collabv1alpha1.ProviderConfig{}
+		if err := f.get(name, pc); err != nil {
+			return err
+		}
+		if !meta.IsStatusConditionTrue(pc.Status.Conditions, collabv1alpha1.ConditionReady) {
+			return fmt.Errorf("ProviderConfig %s not Ready: %+v", name, pc.Status.Conditions)
 		}
 		return nil
 	})

@@ -33,7 +33,7 @@ func kstatusOf(t *testing.T, c *collabv1alpha1.Collaborator) status.Status {
 func TestKstatusFollowsConditions(t *testing.T) {
 	f := newFixture(t)
 	stop := startManager(t, f.ns, f.reg, managerOptions{slowRetry: time.Hour})
-	f.quantConnectConfig("qc", time.Minute)
+	f.quantConnectConfig(time.Minute)
 	f.create(qcCollaborator("mia", "qc", "mia-ai", false, false))
 
 	c := f.waitReady("mia")

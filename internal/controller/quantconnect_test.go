@@ -28,7 +28,7 @@ func qcMember(f *fixture, user string) (qcsim.Member, bool) {
 func TestQuantConnectLifecycle(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig("qc", time.Second)
+	f.quantConnectConfig(time.Second)
 	f.create(qcCollaborator("mia", "qc", "mia-ai", true, true))
 
 	c := f.waitReady("mia")
@@ -102,7 +102,7 @@ func TestQuantConnectAdoptsExisting(t *testing.T) {
 	f := newFixture(t)
 	must(t, f.qc.SetCollaborator(qcProject, "noah", false, false))
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig("qc", time.Minute)
+	f.quantConnectConfig(time.Minute)
 	f.create(qcCollaborator("noah", "qc", "noah", true, false))
 
 	c := f.waitReady("noah")
@@ -122,7 +122,7 @@ func TestQuantConnectAdoptsExisting(t *testing.T) {
 func TestOrphanLeavesProviderAlone(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig("qc", time.Minute)
+	f.quantConnectConfig(time.Minute)
 	c := qcCollaborator("mia", "qc", "mia-ai", false, false)
 	c.Spec.DeletionPolicy = collabv1alpha1.DeletionOrphan
 	f.create(c)
@@ -142,7 +142,8 @@ func TestOrphanLeavesProviderAlone(t *testing.T) {
 func TestRejectedIsNotRetriedHot(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{slowRetry: time.Hour})
-	f.quantConnectConfig("qc", time.Minute)
+	f.quantConnectConfig(time.Minute)
+	f.waitProviderConfigReady("qc")
 	f.create(qcCollaborator("ghost", "qc", "no-such-user", false, false))
 
 	c := f.waitCondition("ghost", collabv1alpha1.ConditionStalled, metav1.ConditionTrue, collabv1alpha1.ReasonRejected)

@@ -28,7 +28,7 @@ func TestCollaboratorsShareProjectReads(t *testing.T) {
 		must(t, f.qc.AddUser(qcsim.User{UID: int64(300000 + i), PublicID: fmt.Sprintf("user-%d", i)}))
 	}
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig("qc", time.Hour)
+	f.quantConnectConfig(time.Hour)
 	for i := range users {
 		c := qcCollaborator(fmt.Sprintf("user-%d", i), "qc", fmt.Sprintf("user-%d", i), i%2 == 0, false)
 		c.Spec.QuantConnect.ProjectID = qcProject + int64(i%projects)
@@ -56,7 +56,7 @@ func TestRestartDuringCreates(t *testing.T) {
 	// Slow answers keep creates in flight when the manager stops.
 	f.qc.DelayNext(1000, 30*time.Millisecond)
 	stop := startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig("qc", time.Hour)
+	f.quantConnectConfig(time.Hour)
 	for i := range users {
 		f.create(qcCollaborator(fmt.Sprintf("r-%d", i), "qc", fmt.Sprintf("r-%d", i), true, false))
 	}

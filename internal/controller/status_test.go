@@ -17,7 +17,7 @@ import (
 // provider: an object without status must never read as healthy.
 func TestFirstPassWritesReadyUnknown(t *testing.T) {
 	f := newFixture(t)
-	f.quantConnectConfig("qc", time.Minute)
+	f.quantConnectConfig(time.Minute)
 	// Every provider answer takes long enough to see the first write.
 	f.qc.DelayNext(1000, 2*time.Second)
 	startManager(t, f.ns, f.reg, managerOptions{})
@@ -39,7 +39,7 @@ func TestFirstPassWritesReadyUnknown(t *testing.T) {
 func TestSteadyStateResyncWritesNothing(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig("qc", 500*time.Millisecond)
+	f.quantConnectConfig(500 * time.Millisecond)
 	f.create(qcCollaborator("mia", "qc", "mia-ai", true, false))
 	f.waitReady("mia")
 	// Let the annotation write's own reconcile finish before sampling.

@@ -15,7 +15,7 @@ import (
 func TestWebTranslateItDeleteOnly(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.webTranslateItConfig("wti")
+	f.webTranslateItConfig()
 	c := wtiCollaborator("carol", "wti", "carol@example.com")
 	f.create(c)
 
@@ -68,7 +68,7 @@ func TestWebTranslateItDeleteAnswers(t *testing.T) {
 			f := newFixture(t)
 			f.wti.AddMember(wtiToken, "dave@example.com")
 			startManager(t, f.ns, f.reg, managerOptions{slowRetry: time.Hour})
-			f.webTranslateItConfig("wti")
+			f.webTranslateItConfig()
 			c := wtiCollaborator("dave", "wti", "dave@example.com")
 			f.create(c)
 			f.waitReady("dave")

@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -78,6 +77,9 @@ type CollaboratorReconciler struct {
 	// RetryBase and RetryMax bound the exponential backoff of transient
 	// failures.
 	RetryBase, RetryMax time.Duration
+
+	// retry is built by SetupWithManager from the settings above.
+	retry *retryPolicy
 }
 
 // +kubebuilder:rbac:groups=collab.dev,resources=collaborators,verbs=get;list;watch;update;patch
@@ -142,6 +144,7 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 			c.Spec.ProviderName()+" documents no create or read API: the operator cannot add this person or check them, "+
 				"and deleting this object removes them from the organization")
 		c.Status.LastSyncTime = now()
+		r.retry.succeeded(c)
 		return ctrl.Result{}, nil
 	}
 	if err != nil {
@@ -193,12 +196,13 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 			log.V(1).Info("Provider does not show the write yet", "exists", obs.Exists, "upToDate", obs.UpToDate)
 			markProgress(&c.Status.Conditions, gen, metav1.ConditionFalse, collabv1alpha1.ReasonUpdating,
 				"Waiting for "+c.Spec.ProviderName()+" to show the change")
-			return ctrl.Result{RequeueAfter: r.retryBase()}, nil
+			return r.retry.pending(c), nil
 		}
 	}
 
 	markHealthy(&c.Status.Conditions, gen, collabv1alpha1.ReasonAvailable, c.Spec.ProviderName()+" holds the collaborator as specified")
 	c.Status.LastSyncTime = now()
+	r.retry.succeeded(c)
 	return ctrl.Result{RequeueAfter: jitter(syncInterval)}, nil
 }
 
@@ -269,7 +273,7 @@ func (r *CollaboratorReconciler) fail(ctx context.Context, c *collabv1alpha1.Col
 	markFailure(&c.Status.Conditions, c.Generation, f, f.reason, msg, periodic)
 	logf.FromContext(ctx).Info("Reconcile failed", "reason", f.reason, "terminal", f.terminal, "error", err.Error())
 	r.event(c, corev1.EventTypeWarning, eventFailed, "Reconcile", "%s", msg)
-	return requeue(f, r.slowRetry())
+	return r.retry.failed(c, f), nil
 }
 
 // failDelete records a blocked delete. Its message names the escape hatch,
@@ -282,7 +286,7 @@ func (r *CollaboratorReconciler) failDelete(ctx context.Context, c *collabv1alph
 	markFailure(&c.Status.Conditions, c.Generation, f, collabv1alpha1.ReasonDeleting, msg, false)
 	logf.FromContext(ctx).Info("Delete blocked", "reason", f.reason, "error", err.Error())
 	r.event(c, corev1.EventTypeWarning, eventFailed, "Delete", "%s", msg)
-	return requeue(f, r.slowRetry())
+	return r.retry.failed(c, f), nil
 }
 
 // release removes the finalizer; the object may vanish at once, so status
@@ -326,20 +330,6 @@ func (r *CollaboratorReconciler) event(c *collabv1alpha1.Collaborator, typ, reas
 	if r.Recorder != nil {
 		r.Recorder.Eventf(c, nil, typ, reason, action, format, args...)
 	}
-}
-
-func (r *CollaboratorReconciler) slowRetry() time.Duration {
-	if r.SlowRetry > 0 {
-		return r.SlowRetry
-	}
-	return DefaultSlowRetry
-}
-
-func (r *CollaboratorReconciler) retryBase() time.Duration {
-	if r.RetryBase > 0 {
-		return r.RetryBase
-	}
-	return DefaultRetryBase
 }
 
 // newCollaboratorStatusWriter writes what a pass learned, ignoring a
@@ -401,13 +391,7 @@ const (
 // must have run on mgr): ProviderConfig and Secret changes requeue the Collaborators
 // that use them, so fixed credentials apply at once.
 func (r *CollaboratorReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	base, maxDelay := r.RetryBase, r.RetryMax
-	if base <= 0 {
-		base = DefaultRetryBase
-	}
-	if maxDelay <= 0 {
-		maxDelay = DefaultRetryMax
-	}
+	r.retry = newRetryPolicy(r.RetryBase, r.RetryMax, r.SlowRetry)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&collabv1alpha1.Collaborator{}, builder.WithPredicates(
 			// Status writes are ours; only spec, annotation (adoption) and
@@ -419,7 +403,7 @@ func (r *CollaboratorReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.collaboratorsOfSecret)).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1),
-			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](base, maxDelay),
+			RateLimiter:             r.retry.queueLimiter(),
 		}).
 		Named("collaborator").
 		Complete(r)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,6 +95,7 @@ func TestProviderMismatch(t *testing.T) {
 func TestProviderDownDuringCreate(t *testing.T) {
 	f := newFixture(t)
 	f.qc.FailNext(1000, http.StatusServiceUnavailable, `{"message":"down for maintenance"}`)
+	logStart := len(logs.String())
 	startManager(t, f.ns, f.reg, managerOptions{})
 	f.quantConnectConfig(time.Minute)
 	f.create(qcCollaborator("mia", "qc", "mia-ai", false, false))
@@ -105,6 +107,11 @@ func TestProviderDownDuringCreate(t *testing.T) {
 	}
 	f.qc.ClearFaults()
 	f.waitReady("mia")
+	// An expected outage is explained by status and an info line, not
+	// logged as a reconciler error with a stack trace.
+	if strings.Contains(logs.String()[logStart:], "Reconciler error") {
+		t.Error("the outage was logged as a reconciler error")
+	}
 }
 
 // An outage during delete keeps the object, says why and how to release

@@ -7,7 +7,10 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
@@ -63,19 +66,65 @@ func advice(reason string) string {
 	}
 }
 
-// requeue turns a failure into the controller's retry: transient errors go
-// back to the workqueue's exponential backoff, rate limits wait for the
-// provider's Retry-After, and terminal ones retry slowly (a change to the
-// spec, ProviderConfig or Secret retries them at once through watches).
-func requeue(f failure, slow time.Duration) (ctrl.Result, error) {
+// retryPolicy decides when an object whose pass failed is tried again:
+// transient failures back off exponentially per object, rate limits wait
+// for the provider's Retry-After, and terminal ones retry slowly (a change
+// to the spec, ProviderConfig or Secret retries them at once through
+// watches). The backoff is kept here rather than left to the workqueue
+// because a returned error is logged by controller-runtime as a
+// "Reconciler error" with a stack trace: noise for an expected outage that
+// status and a log line already explain.
+type retryPolicy struct {
+	base, maxDelay, slow time.Duration
+	backoff              workqueue.TypedRateLimiter[reconcile.Request]
+}
+
+func newRetryPolicy(base, maxDelay, slow time.Duration) *retryPolicy {
+	if base <= 0 {
+		base = DefaultRetryBase
+	}
+	if maxDelay <= 0 {
+		maxDelay = DefaultRetryMax
+	}
+	if slow <= 0 {
+		slow = DefaultSlowRetry
+	}
+	return &retryPolicy{base: base, maxDelay: maxDelay, slow: slow, backoff: newBackoff(base, maxDelay)}
+}
+
+// queueLimiter is the workqueue's limiter, with the same bounds: errors
+// that still reach the workqueue are the API server's.
+func (p *retryPolicy) queueLimiter() workqueue.TypedRateLimiter[reconcile.Request] {
+	return newBackoff(p.base, p.maxDelay)
+}
+
+func newBackoff(base, maxDelay time.Duration) workqueue.TypedRateLimiter[reconcile.Request] {
+	return workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](base, maxDelay)
+}
+
+// failed returns when to try obj again after failure f.
+func (p *retryPolicy) failed(obj client.Object, f failure) ctrl.Result {
+	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)}
 	switch {
 	case f.terminal:
-		return ctrl.Result{RequeueAfter: slow}, nil
+		p.backoff.Forget(req)
+		return ctrl.Result{RequeueAfter: p.slow}
 	case f.reason == collabv1alpha1.ReasonRateLimited:
-		return ctrl.Result{RequeueAfter: max(f.retryAfter, time.Second)}, nil
+		return ctrl.Result{RequeueAfter: max(f.retryAfter, time.Second)}
 	default:
-		return ctrl.Result{}, f.err
+		return ctrl.Result{RequeueAfter: p.backoff.When(req)}
 	}
+}
+
+// pending returns when to look again at work the provider has not finished,
+// backing off like a transient failure.
+func (p *retryPolicy) pending(obj client.Object) ctrl.Result {
+	return ctrl.Result{RequeueAfter: p.backoff.When(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)})}
+}
+
+// succeeded resets obj's backoff.
+func (p *retryPolicy) succeeded(obj client.Object) {
+	p.backoff.Forget(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
 }
 
 // setCondition sets one condition for the object's current generation.

@@ -44,6 +44,9 @@ type ProviderConfigReconciler struct {
 	// RetryBase and RetryMax bound the exponential backoff of transient
 	// failures.
 	RetryBase, RetryMax time.Duration
+
+	// retry is built by SetupWithManager from the settings above.
+	retry *retryPolicy
 }
 
 // +kubebuilder:rbac:groups=collab.dev,resources=providerconfigs,verbs=get;list;watch;update;patch
@@ -100,7 +103,7 @@ func (r *ProviderConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		markFailure(&pc.Status.Conditions, gen, f, f.reason, msg, false)
 		meta := logf.FromContext(ctx)
 		meta.Info("ProviderConfig not usable", "reason", f.reason, "error", err.Error())
-		return requeue(f, slowOr(r.SlowRetry))
+		return r.retry.failed(pc, f), nil
 	}
 	msg := fmt.Sprintf("Secret %q holds the %s credentials", ep.SecretName, ep.Provider)
 	if _, ok := pcl.(provider.Authenticator); ok {
@@ -109,6 +112,7 @@ func (r *ProviderConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		msg += "; " + ep.Provider + " offers no way to check them before use"
 	}
 	markHealthy(&pc.Status.Conditions, gen, collabv1alpha1.ReasonAvailable, msg)
+	r.retry.succeeded(pc)
 	interval := DefaultSyncInterval
 	if pc.Spec.SyncInterval != nil && pc.Spec.SyncInterval.Duration > 0 {
 		interval = pc.Spec.SyncInterval.Duration
@@ -162,23 +166,10 @@ func names(reqs []reconcile.Request) string {
 	return strings.Join(n, ", ")
 }
 
-func slowOr(d time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return DefaultSlowRetry
-}
-
 // SetupWithManager registers the controller and its watches (SetupIndexes
 // must have run on mgr).
 func (r *ProviderConfigReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	base, maxDelay := r.RetryBase, r.RetryMax
-	if base <= 0 {
-		base = DefaultRetryBase
-	}
-	if maxDelay <= 0 {
-		maxDelay = DefaultRetryMax
-	}
+	r.retry = newRetryPolicy(r.RetryBase, r.RetryMax, r.SlowRetry)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&collabv1alpha1.ProviderConfig{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// A Collaborator that appears, goes or moves to another
@@ -197,7 +188,7 @@ func (r *ProviderConfigReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.providerConfigsOfSecret)).
 		WithOptions(controller.Options{
-			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](base, maxDelay),
+			RateLimiter: r.retry.queueLimiter(),
 		}).
 		Named("providerconfig").
 		Complete(r)

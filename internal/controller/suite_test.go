@@ -1,13 +1,9 @@
 package controller
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,50 +11,32 @@ import (
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
+	"github.com/collab-dev/collaborator-operator/test/testenv"
 )
 
 var (
 	testCfg    *rest.Config
-	testScheme = runtime.NewScheme()
+	testScheme = testenv.Scheme()
 	// k8s reads and writes straight to the API server, never through a
 	// manager's cache, so assertions see what users see.
 	k8s client.Client
 	// logs holds every log line the managers wrote, for the credential scan.
-	logs = &syncBuffer{}
+	logs = &testenv.Buffer{}
+	// trackInputs makes the go command's test cache notice CRD changes,
+	// which this package uses without importing.
+	trackInputs sync.Once
 )
-
-// syncBuffer is a bytes.Buffer safe for the managers' concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestMain(m *testing.M) {
 	os.Exit(runSuite(m))
@@ -66,35 +44,13 @@ func TestMain(m *testing.M) {
 
 func runSuite(m *testing.M) int {
 	logf.SetLogger(zap.New(zap.WriteTo(logs), zap.UseDevMode(true), zap.Level(zapcore.Level(-1))))
-	if err := clientgoscheme.AddToScheme(testScheme); err != nil {
-		panic(err)
-	}
-	if err := collabv1alpha1.AddToScheme(testScheme); err != nil {
-		panic(err)
-	}
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		// Outside `make test`, provision the binaries the same way.
-		script := filepath.Join("..", "..", "hack", "setup-envtest.sh")
-		out, err := exec.CommandContext(context.Background(), script).Output() //nolint:gosec // this repository's own script, no input
-
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "provisioning envtest binaries failed: %v\n", err)
-			return 1
-		}
-		assets = strings.TrimSpace(string(out))
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
-	}
-	var err error
-	if testCfg, err = env.Start(); err != nil {
+	env, cfg, err := testenv.Start()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "starting the test API server failed: %v\n", err)
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
+	testCfg = cfg
 	if k8s, err = client.New(testCfg, client.Options{Scheme: testScheme}); err != nil {
 		fmt.Fprintf(os.Stderr, "building a client failed: %v\n", err)
 		return 1
@@ -163,6 +119,7 @@ func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOpti
 // newNamespace creates a namespace for one test, removed at its end.
 func newNamespace(t *testing.T) string {
 	t.Helper()
+	trackInputs.Do(func() { must(t, testenv.TrackInputs("config/crd/bases")) })
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "t-"}}
 	if err := k8s.Create(context.Background(), ns); err != nil {
 		t.Fatalf("creating namespace: %v", err)

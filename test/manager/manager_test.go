@@ -4,7 +4,6 @@
 package manager
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -79,24 +77,6 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
@@ -138,7 +118,7 @@ func trackSources(t *testing.T) {
 func TestManagerStartsAndStops(t *testing.T) {
 	trackSources(t)
 	probeAddr, metricsAddr := freeAddr(t), freeAddr(t)
-	var out syncBuffer
+	var out testenv.Buffer
 	// The test's context kills the manager if the test ends early.
 	cmd := exec.CommandContext(t.Context(), managerBin, //nolint:gosec // G204: the binary this test built.
 		"--health-probe-bind-address="+probeAddr,

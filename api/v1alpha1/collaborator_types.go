@@ -186,7 +186,11 @@ type CollaboratorStatus struct {
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
-	// lastSyncTime is when the provider last answered successfully.
+	// lastSyncTime is when a successful talk with the provider last changed
+	// this status. A periodic re-read that finds nothing new writes nothing
+	// (that would cost an API-server write per object per syncInterval), so
+	// it can be older than the last re-read; Synced=True says the re-reads
+	// still succeed.
 	// +optional
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 

@@ -19,6 +19,7 @@ import (
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 	"github.com/collab-dev/collaborator-operator/internal/provider/appharbor"
 	ahsim "github.com/collab-dev/collaborator-operator/internal/provider/appharbor/sim"
+	"github.com/collab-dev/collaborator-operator/internal/provider/httpapi"
 	"github.com/collab-dev/collaborator-operator/internal/provider/quantconnect"
 	qcsim "github.com/collab-dev/collaborator-operator/internal/provider/quantconnect/sim"
 	"github.com/collab-dev/collaborator-operator/internal/provider/webtranslateit"
@@ -73,7 +74,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(qsrv.Close)
 	f.qcURL = qsrv.URL + qcsim.PathPrefix
 	f.reg.Register(collabv1alpha1.ProviderQuantConnect, quantconnect.NewFactory(
-		quantconnect.WithTimeout(2*time.Second), quantconnect.WithCacheTTL(50*time.Millisecond)))
+		httpapi.WithTimeout(2*time.Second), httpapi.WithCacheTTL(50*time.Millisecond)))
 
 	// AppHarbor writes its own URL into Location headers, so the server
 	// must exist before the simulator knows its base URL.
@@ -89,14 +90,14 @@ func newFixture(t *testing.T) *fixture {
 	must(t, f.ah.AddApplication(ahApp))
 	must(t, f.ah.AddToken(ahToken, ahApp))
 	f.reg.Register(collabv1alpha1.ProviderAppHarbor, appharbor.NewFactory(
-		appharbor.WithTimeout(2*time.Second), appharbor.WithCacheTTL(50*time.Millisecond)))
+		httpapi.WithTimeout(2*time.Second), httpapi.WithCacheTTL(50*time.Millisecond)))
 
 	f.wti = wtisim.New()
 	f.wti.AddOrganization(wtiToken, "bob@example.com", "carol@example.com")
 	wsrv := httptest.NewServer(f.wti)
 	t.Cleanup(wsrv.Close)
 	f.wtiURL = wsrv.URL
-	f.reg.Register(collabv1alpha1.ProviderWebTranslateIt, webtranslateit.NewFactory(webtranslateit.WithTimeout(2*time.Second)))
+	f.reg.Register(collabv1alpha1.ProviderWebTranslateIt, webtranslateit.NewFactory(httpapi.WithTimeout(2*time.Second)))
 	return f
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/collab-dev/collaborator-operator/internal/provider/httpapi"
 	"github.com/collab-dev/collaborator-operator/internal/provider/quantconnect"
 	qcsim "github.com/collab-dev/collaborator-operator/internal/provider/quantconnect/sim"
 	"github.com/collab-dev/collaborator-operator/internal/provider/simkit"
@@ -20,7 +21,7 @@ func TestCollaboratorsShareProjectReads(t *testing.T) {
 	const users, projects = 40, 2
 	f := newFixture(t)
 	f.reg.Register(collabv1alpha1.ProviderQuantConnect, quantconnect.NewFactory(
-		quantconnect.WithTimeout(2*time.Second), quantconnect.WithCacheTTL(5*time.Second)))
+		httpapi.WithTimeout(2*time.Second), httpapi.WithCacheTTL(5*time.Second)))
 	for p := 1; p < projects; p++ {
 		must(t, f.qc.AddProject(qcProject+int64(p), qcOwner))
 	}

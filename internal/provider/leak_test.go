@@ -18,6 +18,7 @@ import (
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 	"github.com/collab-dev/collaborator-operator/internal/provider/appharbor"
 	ahsim "github.com/collab-dev/collaborator-operator/internal/provider/appharbor/sim"
+	"github.com/collab-dev/collaborator-operator/internal/provider/httpapi"
 	"github.com/collab-dev/collaborator-operator/internal/provider/quantconnect"
 	qcsim "github.com/collab-dev/collaborator-operator/internal/provider/quantconnect/sim"
 	"github.com/collab-dev/collaborator-operator/internal/provider/simkit"
@@ -78,8 +79,8 @@ func targets(t *testing.T) []target {
 		t.Fatal(err)
 	}
 	qts := httptest.NewServer(qs)
-	qc, err := quantconnect.NewFactory(quantconnect.WithClock(func() time.Time { return now }),
-		quantconnect.WithTimeout(opts.timeout), quantconnect.WithCacheTTL(0))(provider.Config{
+	qc, err := quantconnect.NewFactory(httpapi.WithClock(func() time.Time { return now }),
+		httpapi.WithTimeout(opts.timeout), httpapi.WithCacheTTL(0))(provider.Config{
 		BaseURL: qts.URL + qcsim.PathPrefix, Credentials: provider.Credentials{"userID": []byte("1001"), "apiToken": []byte(qcToken)},
 	})
 	if err != nil {
@@ -95,7 +96,7 @@ func targets(t *testing.T) []target {
 		t.Fatal(err)
 	}
 	ats := httptest.NewServer(as)
-	ah, err := appharbor.NewFactory(appharbor.WithTimeout(opts.timeout), appharbor.WithCacheTTL(0))(provider.Config{
+	ah, err := appharbor.NewFactory(httpapi.WithTimeout(opts.timeout), httpapi.WithCacheTTL(0))(provider.Config{
 		BaseURL: ats.URL, Credentials: provider.Credentials{"accessToken": []byte(ahToken)},
 	})
 	if err != nil {
@@ -105,7 +106,7 @@ func targets(t *testing.T) []target {
 	ws := wtisim.New()
 	ws.AddOrganization(wtiToken, "bob@example.com")
 	wts := httptest.NewServer(ws)
-	wti, err := webtranslateit.NewFactory(webtranslateit.WithTimeout(opts.timeout))(provider.Config{
+	wti, err := webtranslateit.NewFactory(httpapi.WithTimeout(opts.timeout))(provider.Config{
 		BaseURL: wts.URL, Credentials: provider.Credentials{"organizationToken": []byte(wtiToken)},
 	})
 	if err != nil {

@@ -60,11 +60,11 @@ type APIClient struct {
 }
 
 // NewAPIClient checks the base URL and token shape and returns a client.
-func NewAPIClient(baseURL, accessToken string, opts ...Option) (*APIClient, error) {
-	return newAPIClient(baseURL, accessToken, newSettings(opts))
+func NewAPIClient(baseURL, accessToken string, opts ...httpapi.Option) (*APIClient, error) {
+	return newAPIClient(baseURL, accessToken, httpapi.NewSettings(opts...))
 }
 
-func newAPIClient(baseURL, token string, s settings) (*APIClient, error) {
+func newAPIClient(baseURL, token string, s httpapi.Settings) (*APIClient, error) {
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
 	}
@@ -78,7 +78,7 @@ func newAPIClient(baseURL, token string, s settings) (*APIClient, error) {
 	if strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return nil, errors.New("AppHarbor: access token must not contain spaces or control characters")
 	}
-	return &APIClient{base: base, token: token, http: httpapi.NewClient(providerName, s.Settings, httpapi.Secrets{token})}, nil
+	return &APIClient{base: base, token: token, http: httpapi.NewClient(providerName, s, httpapi.Secrets{token})}, nil
 }
 
 // BaseURL is the API's base URL.

@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
-	"time"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
@@ -16,41 +14,11 @@ import (
 	"github.com/collab-dev/collaborator-operator/internal/provider/readcache"
 )
 
-// Option configures a factory or an APIClient.
-type Option func(*settings)
-
-type settings struct {
-	httpapi.Settings
-	cacheTTL time.Duration
-}
-
-func newSettings(opts []Option) settings {
-	s := settings{cacheTTL: readcache.DefaultTTL}
-	for _, o := range opts {
-		o(&s)
-	}
-	return s
-}
-
-// WithHTTPClient sends requests with hc (copied; its Timeout is kept unless
-// zero).
-func WithHTTPClient(hc *http.Client) Option { return func(s *settings) { s.HTTPClient = hc } }
-
-// WithTimeout bounds each request; the default is 30s.
-func WithTimeout(d time.Duration) Option { return func(s *settings) { s.Timeout = d } }
-
-// WithClock replaces time.Now, used to read Retry-After dates.
-func WithClock(now func() time.Time) Option { return func(s *settings) { s.Now = now } }
-
-// WithCacheTTL sets how long an application's collaborator list is reused
-// by Observe; 0 disables reuse (concurrent reads still share a request).
-func WithCacheTTL(d time.Duration) Option { return func(s *settings) { s.cacheTTL = d } }
-
 // NewFactory returns the provider.Factory for AppHarbor. Its Clients share
 // one list cache, so build it once per manager.
-func NewFactory(opts ...Option) provider.Factory {
-	s := newSettings(opts)
-	cache := readcache.New[[]Collaborator](s.cacheTTL, s.Now)
+func NewFactory(opts ...httpapi.Option) provider.Factory {
+	s := httpapi.NewSettings(opts...)
+	cache := readcache.New[[]Collaborator](s.CacheTTL, s.Now)
 	return func(cfg provider.Config) (provider.Client, error) {
 		token := strings.TrimSpace(string(cfg.Credentials[collabv1alpha1.AppHarborAccessTokenKey]))
 		if token == "" {

@@ -18,6 +18,7 @@ import (
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 	"github.com/collab-dev/collaborator-operator/internal/provider/appharbor"
 	"github.com/collab-dev/collaborator-operator/internal/provider/appharbor/sim"
+	"github.com/collab-dev/collaborator-operator/internal/provider/httpapi"
 	"github.com/collab-dev/collaborator-operator/internal/provider/simkit"
 )
 
@@ -31,7 +32,7 @@ type env struct {
 	client provider.Client
 }
 
-func newEnv(t testing.TB, opts ...appharbor.Option) *env {
+func newEnv(t testing.TB, opts ...httpapi.Option) *env {
 	t.Helper()
 	s := sim.New()
 	err := s.Seed(sim.Seed{
@@ -51,7 +52,7 @@ func newEnv(t testing.TB, opts ...appharbor.Option) *env {
 	}
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
-	opts = append([]appharbor.Option{appharbor.WithClock(func() time.Time { return fixedNow }), appharbor.WithTimeout(5 * time.Second)}, opts...)
+	opts = append([]httpapi.Option{httpapi.WithClock(func() time.Time { return fixedNow }), httpapi.WithTimeout(5 * time.Second)}, opts...)
 	c, err := appharbor.NewFactory(opts...)(provider.Config{
 		BaseURL:     ts.URL,
 		Credentials: provider.Credentials{collabv1alpha1.AppHarborAccessTokenKey: []byte(token)},
@@ -167,7 +168,7 @@ func escape(id string) string {
 // TestIDsWithReservedCharacters creates several collaborators so that ids
 // with '/', '+' and '=' are exercised through every endpoint.
 func TestIDsWithReservedCharacters(t *testing.T) {
-	e := newEnv(t, appharbor.WithCacheTTL(0))
+	e := newEnv(t, httpapi.WithCacheTTL(0))
 	ctx := context.Background()
 	sawSlash := false
 	for _, email := range []string{"bob@example.com", "alice@example.com"} {
@@ -195,7 +196,7 @@ func TestIDsWithReservedCharacters(t *testing.T) {
 }
 
 func TestObserveFallsBackToDirectRead(t *testing.T) {
-	e := newEnv(t, appharbor.WithCacheTTL(time.Hour))
+	e := newEnv(t, httpapi.WithCacheTTL(time.Hour))
 	ctx := context.Background()
 	seeded := e.sim.Collaborators("my-app")[0]
 	col := collab("my-app", "test@example.com", "collaborator", seeded.ID)
@@ -251,7 +252,7 @@ func TestErrors(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, appharbor.WithTimeout(100*time.Millisecond))
+			e := newEnv(t, httpapi.WithTimeout(100*time.Millisecond))
 			if tc.inject != nil {
 				tc.inject(e.sim)
 			}
@@ -347,7 +348,7 @@ func newScaleEnv(t testing.TB, apps, perApp int) (*env, []*collabv1alpha1.Collab
 	}
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
-	c, err := appharbor.NewFactory(appharbor.WithCacheTTL(time.Hour))(provider.Config{
+	c, err := appharbor.NewFactory(httpapi.WithCacheTTL(time.Hour))(provider.Config{
 		BaseURL: ts.URL, Credentials: provider.Credentials{"accessToken": []byte(token)},
 	})
 	if err != nil {

@@ -3,12 +3,10 @@ package appharbor
 import (
 	"context"
 	"net/http"
-	"net/url"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/collab-dev/collaborator-operator/internal/provider/httpapi"
+	"github.com/collab-dev/collaborator-operator/internal/provider/providertest"
 )
 
 // FuzzRequest checks that any slug, id and token address exactly
@@ -21,10 +19,7 @@ func FuzzRequest(f *testing.F) {
 	f.Add("", "a/b?c#d", "%2F..%2F", "tok%20")
 	f.Add("/x%2Fy", "ü", "id with space", "T")
 	f.Fuzz(func(t *testing.T, basePath, slug, id, token string) {
-		if !strings.HasPrefix(basePath, "/") {
-			basePath = "/" + basePath
-		}
-		a, err := NewAPIClient("https://appharbor.example"+basePath, token)
+		a, err := NewAPIClient(providertest.FuzzBaseURL("appharbor.example", basePath), token)
 		if err != nil {
 			return
 		}
@@ -36,32 +31,8 @@ func FuzzRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("building request: %v", err)
 		}
-		// What goes on the wire is RequestURI; parse it as a server would.
-		wire, err := url.ParseRequestURI(req.URL.RequestURI())
-		if err != nil {
-			t.Fatalf("request URI %q does not parse: %v", req.URL.RequestURI(), err)
-		}
-		if wire.RawQuery != "" || req.URL.Host != "appharbor.example" {
+		if wire := providertest.WirePath(t, a.base, req, "appharbor.example", "applications", slug, "collaborators", id); wire.RawQuery != "" {
 			t.Fatalf("request %q escapes its path", req.URL.RequestURI())
-		}
-		got, err := httpapi.SplitEscapedPath(wire.EscapedPath())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var prefix []string
-		if bp := strings.TrimRight(a.base.EscapedPath(), "/"); bp != "" {
-			prefix, _ = httpapi.SplitEscapedPath(bp)
-		}
-		want := make([]string, 0, len(prefix)+4)
-		want = append(want, prefix...)
-		want = append(want, "applications", slug, "collaborators", id)
-		if !slices.Equal(got, want) {
-			t.Fatalf("path %q decodes to %q, want %q", wire.EscapedPath(), got, want)
-		}
-		for _, raw := range strings.Split(wire.EscapedPath(), "/") {
-			if raw == "." || raw == ".." {
-				t.Fatalf("dot segment on the wire: %q", wire.EscapedPath())
-			}
 		}
 		back, err := IDFromURL(u.String(), nil)
 		if err != nil || back != id {

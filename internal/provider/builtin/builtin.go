@@ -9,6 +9,7 @@ import (
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 	"github.com/collab-dev/collaborator-operator/internal/provider/appharbor"
+	"github.com/collab-dev/collaborator-operator/internal/provider/httpapi"
 	"github.com/collab-dev/collaborator-operator/internal/provider/quantconnect"
 	"github.com/collab-dev/collaborator-operator/internal/provider/webtranslateit"
 )
@@ -24,8 +25,8 @@ type Options struct {
 // caches that let Collaborators of one project share reads.
 func NewRegistry(o Options) *provider.Registry {
 	r := provider.NewRegistry()
-	r.Register(collabv1alpha1.ProviderQuantConnect, quantconnect.NewFactory(quantconnect.WithTimeout(o.Timeout)))
-	r.Register(collabv1alpha1.ProviderAppHarbor, appharbor.NewFactory(appharbor.WithTimeout(o.Timeout)))
-	r.Register(collabv1alpha1.ProviderWebTranslateIt, webtranslateit.NewFactory(webtranslateit.WithTimeout(o.Timeout)))
+	r.Register(collabv1alpha1.ProviderQuantConnect, quantconnect.NewFactory(httpapi.WithTimeout(o.Timeout)))
+	r.Register(collabv1alpha1.ProviderAppHarbor, appharbor.NewFactory(httpapi.WithTimeout(o.Timeout)))
+	r.Register(collabv1alpha1.ProviderWebTranslateIt, webtranslateit.NewFactory(httpapi.WithTimeout(o.Timeout)))
 	return r
 }

@@ -22,6 +22,7 @@ import (
 	"unicode"
 
 	"github.com/collab-dev/collaborator-operator/internal/provider"
+	"github.com/collab-dev/collaborator-operator/internal/provider/readcache"
 )
 
 // MaxBodyBytes bounds how much of a response body is read, so that a
@@ -63,7 +64,42 @@ type Settings struct {
 	Timeout time.Duration
 	// Now is the clock, for Retry-After dates and request signatures.
 	Now func() time.Time
+	// CacheTTL is how long a provider that caches whole-list reads reuses
+	// one; 0 disables reuse (concurrent reads still share a request).
+	// NewSettings defaults it to readcache.DefaultTTL; providers without a
+	// read cache ignore it.
+	CacheTTL time.Duration
 }
+
+// Option configures a provider's factory or APIClient.
+type Option func(*Settings)
+
+// NewSettings returns the Settings that opts make, starting from the
+// defaults (CacheTTL readcache.DefaultTTL; zero Timeout and nil Now, which
+// NewClient fills).
+func NewSettings(opts ...Option) Settings {
+	s := Settings{CacheTTL: readcache.DefaultTTL}
+	for _, o := range opts {
+		o(&s)
+	}
+	return s
+}
+
+// WithHTTPClient sends requests with hc (copied; its Timeout is kept unless
+// zero), for example to trust a test CA.
+func WithHTTPClient(hc *http.Client) Option { return func(s *Settings) { s.HTTPClient = hc } }
+
+// WithTimeout bounds each request; the default is DefaultTimeout.
+func WithTimeout(d time.Duration) Option { return func(s *Settings) { s.Timeout = d } }
+
+// WithClock replaces time.Now, which reads Retry-After dates and, for
+// QuantConnect, signs every request, so tests can pin the Timestamp header.
+func WithClock(now func() time.Time) Option { return func(s *Settings) { s.Now = now } }
+
+// WithCacheTTL sets how long a project's or application's collaborator list
+// is reused by Observe; 0 disables reuse (concurrent reads still share one
+// request). WebTranslateIt has no reads and ignores it.
+func WithCacheTTL(d time.Duration) Option { return func(s *Settings) { s.CacheTTL = d } }
 
 // Client sends requests for one provider and classifies their failures.
 type Client struct {

@@ -97,12 +97,11 @@ type APIClient struct {
 
 // NewAPIClient checks the base URL and credentials' shape and returns a
 // client. The token is only ever sent hashed with a timestamp.
-func NewAPIClient(baseURL, userID, apiToken string, opts ...Option) (*APIClient, error) {
-	s := newSettings(opts)
-	return newAPIClient(baseURL, userID, apiToken, s)
+func NewAPIClient(baseURL, userID, apiToken string, opts ...httpapi.Option) (*APIClient, error) {
+	return newAPIClient(baseURL, userID, apiToken, httpapi.NewSettings(opts...))
 }
 
-func newAPIClient(baseURL, userID, apiToken string, s settings) (*APIClient, error) {
+func newAPIClient(baseURL, userID, apiToken string, s httpapi.Settings) (*APIClient, error) {
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
 	}
@@ -118,7 +117,7 @@ func newAPIClient(baseURL, userID, apiToken string, s settings) (*APIClient, err
 	}
 	return &APIClient{
 		base: base, userID: userID, token: apiToken,
-		http: httpapi.NewClient(providerName, s.Settings, httpapi.Secrets{apiToken}),
+		http: httpapi.NewClient(providerName, s, httpapi.Secrets{apiToken}),
 	}, nil
 }
 
@@ -144,36 +143,30 @@ func (a *APIClient) ReadCollaborators(ctx context.Context, projectID int64) (*Re
 
 // CreateCollaborator adds a collaborator and returns the project's list.
 func (a *APIClient) CreateCollaborator(ctx context.Context, req CreateRequest) ([]Collaborator, error) {
-	var out struct {
-		Collaborators []Collaborator `json:"collaborators"`
-	}
-	if err := a.call(ctx, "create collaborator", "projects/collaboration/create", req, &out); err != nil {
-		return nil, err
-	}
-	return out.Collaborators, nil
+	return a.write(ctx, "create collaborator", "projects/collaboration/create", req)
 }
 
 // UpdateCollaborator changes a collaborator and returns the project's list.
 func (a *APIClient) UpdateCollaborator(ctx context.Context, req UpdateRequest) ([]Collaborator, error) {
-	var out struct {
-		Collaborators []Collaborator `json:"collaborators"`
-	}
-	if err := a.call(ctx, "update collaborator", "projects/collaboration/update", req, &out); err != nil {
-		return nil, err
-	}
-	return out.Collaborators, nil
+	return a.write(ctx, "update collaborator", "projects/collaboration/update", req)
 }
 
 // DeleteCollaborator removes a collaborator and returns the project's list.
 func (a *APIClient) DeleteCollaborator(ctx context.Context, projectID int64, userID string) ([]Collaborator, error) {
-	var out struct {
-		Collaborators []Collaborator `json:"collaborators"`
-	}
 	body := struct {
 		ProjectID          int64  `json:"projectId"`
 		CollaboratorUserID string `json:"collaboratorUserId"`
 	}{projectID, userID}
-	if err := a.call(ctx, "delete collaborator", "projects/collaboration/delete", body, &out); err != nil {
+	return a.write(ctx, "delete collaborator", "projects/collaboration/delete", body)
+}
+
+// write makes a call that changes a project's collaborators; each such
+// call answers with the project's list as it now is.
+func (a *APIClient) write(ctx context.Context, op, path string, body any) ([]Collaborator, error) {
+	var out struct {
+		Collaborators []Collaborator `json:"collaborators"`
+	}
+	if err := a.call(ctx, op, path, body, &out); err != nil {
 		return nil, err
 	}
 	return out.Collaborators, nil

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
@@ -15,43 +13,12 @@ import (
 	"github.com/collab-dev/collaborator-operator/internal/provider/readcache"
 )
 
-// Option configures a factory or an APIClient.
-type Option func(*settings)
-
-type settings struct {
-	httpapi.Settings
-	cacheTTL time.Duration
-}
-
-func newSettings(opts []Option) settings {
-	s := settings{cacheTTL: readcache.DefaultTTL}
-	for _, o := range opts {
-		o(&s)
-	}
-	return s
-}
-
-// WithHTTPClient sends requests with hc (copied; its Timeout is kept unless
-// zero), for example to trust a test CA.
-func WithHTTPClient(hc *http.Client) Option { return func(s *settings) { s.HTTPClient = hc } }
-
-// WithTimeout bounds each request; the default is 30s.
-func WithTimeout(d time.Duration) Option { return func(s *settings) { s.Timeout = d } }
-
-// WithClock replaces time.Now, which signs every request, so tests can
-// pin the Timestamp header.
-func WithClock(now func() time.Time) Option { return func(s *settings) { s.Now = now } }
-
-// WithCacheTTL sets how long a project's collaborator list is reused by
-// Observe; 0 disables reuse (concurrent reads still share one request).
-func WithCacheTTL(d time.Duration) Option { return func(s *settings) { s.cacheTTL = d } }
-
 // NewFactory returns the provider.Factory for QuantConnect. All Clients it
 // builds share one read cache keyed by (base URL, user, project), so the
 // factory should be built once per manager.
-func NewFactory(opts ...Option) provider.Factory {
-	s := newSettings(opts)
-	cache := readcache.New[[]Collaborator](s.cacheTTL, s.Now)
+func NewFactory(opts ...httpapi.Option) provider.Factory {
+	s := httpapi.NewSettings(opts...)
+	cache := readcache.New[[]Collaborator](s.CacheTTL, s.Now)
 	return func(cfg provider.Config) (provider.Client, error) {
 		// Whitespace is trimmed because a Secret made with `echo` carries a
 		// newline that would make every signature wrong.

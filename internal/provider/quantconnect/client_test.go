@@ -16,6 +16,7 @@ import (
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
+	"github.com/collab-dev/collaborator-operator/internal/provider/httpapi"
 	"github.com/collab-dev/collaborator-operator/internal/provider/quantconnect"
 	"github.com/collab-dev/collaborator-operator/internal/provider/quantconnect/sim"
 )
@@ -51,7 +52,7 @@ type env struct {
 	client provider.Client
 }
 
-func newEnv(t testing.TB, opts ...quantconnect.Option) *env {
+func newEnv(t testing.TB, opts ...httpapi.Option) *env {
 	t.Helper()
 	s := sim.New(sim.WithClock(clock))
 	if err := s.Seed(seed()); err != nil {
@@ -59,7 +60,7 @@ func newEnv(t testing.TB, opts ...quantconnect.Option) *env {
 	}
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
-	opts = append([]quantconnect.Option{quantconnect.WithClock(clock), quantconnect.WithTimeout(5 * time.Second)}, opts...)
+	opts = append([]httpapi.Option{httpapi.WithClock(clock), httpapi.WithTimeout(5 * time.Second)}, opts...)
 	c, err := quantconnect.NewFactory(opts...)(provider.Config{
 		BaseURL: ts.URL + sim.PathPrefix,
 		Credentials: provider.Credentials{
@@ -129,7 +130,7 @@ func TestAuthenticate(t *testing.T) {
 	if err := a.Authenticate(context.Background()); err != nil {
 		t.Fatalf("Authenticate: %v", err)
 	}
-	bad, err := quantconnect.NewFactory(quantconnect.WithClock(clock))(provider.Config{
+	bad, err := quantconnect.NewFactory(httpapi.WithClock(clock))(provider.Config{
 		BaseURL:     e.server.URL + sim.PathPrefix + "/",
 		Credentials: provider.Credentials{"userID": []byte(ownerAPIID), "apiToken": []byte("wrong")},
 	})
@@ -296,7 +297,7 @@ func TestDelete(t *testing.T) {
 }
 
 func TestObserveSeesOutOfBandChangesAfterTTL(t *testing.T) {
-	e := newEnv(t, quantconnect.WithCacheTTL(0))
+	e := newEnv(t, httpapi.WithCacheTTL(0))
 	col := collab(projectID, "bob", false, true)
 	if obs, _ := e.client.Observe(context.Background(), col); !obs.UpToDate {
 		t.Fatal("expected up to date")
@@ -310,7 +311,7 @@ func TestObserveSeesOutOfBandChangesAfterTTL(t *testing.T) {
 }
 
 func TestWriteAnswersReplaceCachedList(t *testing.T) {
-	e := newEnv(t, quantconnect.WithCacheTTL(time.Hour))
+	e := newEnv(t, httpapi.WithCacheTTL(time.Hour))
 	ctx := context.Background()
 	mia := collab(projectID, "mia-ai", false, false)
 	if obs, _ := e.client.Observe(ctx, mia); obs.Exists {
@@ -361,7 +362,7 @@ func TestFaults(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, quantconnect.WithCacheTTL(0), quantconnect.WithTimeout(100*time.Millisecond))
+			e := newEnv(t, httpapi.WithCacheTTL(0), httpapi.WithTimeout(100*time.Millisecond))
 			tc.inject(e.sim)
 			_, err := e.client.Observe(context.Background(), collab(projectID, "bob", false, true))
 			var pe *provider.Error
@@ -454,7 +455,7 @@ func newScaleEnv(t testing.TB, projects, perProject int) *env {
 	}
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
-	c, err := quantconnect.NewFactory(quantconnect.WithClock(clock), quantconnect.WithCacheTTL(time.Hour))(provider.Config{
+	c, err := quantconnect.NewFactory(httpapi.WithClock(clock), httpapi.WithCacheTTL(time.Hour))(provider.Config{
 		BaseURL:     ts.URL + sim.PathPrefix,
 		Credentials: provider.Credentials{"userID": []byte("1"), "apiToken": []byte(ownerToken)},
 	})

@@ -271,6 +271,16 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// DeleteNested deletes m[outer][inner] and reports whether it was there;
+// simulators keep their per-tenant state in such maps.
+func DeleteNested[K1, K2 comparable, V any](m map[K1]map[K2]V, outer K1, inner K2) bool {
+	if _, ok := m[outer][inner]; !ok {
+		return false
+	}
+	delete(m[outer], inner)
+	return true
+}
+
 // IsJSON reports whether a Content-Type or Accept value names JSON.
 func IsJSON(value string) bool {
 	for part := range strings.SplitSeq(value, ",") {

@@ -18,7 +18,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"time"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
@@ -30,19 +29,6 @@ const DefaultBaseURL = "https://webtranslateit.com"
 
 const providerName = collabv1alpha1.ProviderWebTranslateIt
 
-// Option configures a factory or an APIClient.
-type Option func(*httpapi.Settings)
-
-// WithHTTPClient sends requests with hc (copied; its Timeout is kept unless
-// zero).
-func WithHTTPClient(hc *http.Client) Option { return func(s *httpapi.Settings) { s.HTTPClient = hc } }
-
-// WithTimeout bounds each request; the default is 30s.
-func WithTimeout(d time.Duration) Option { return func(s *httpapi.Settings) { s.Timeout = d } }
-
-// WithClock replaces time.Now, used to read Retry-After dates.
-func WithClock(now func() time.Time) Option { return func(s *httpapi.Settings) { s.Now = now } }
-
 // APIClient calls the WebTranslateIt organization API with one
 // organization token. It is safe for concurrent use.
 type APIClient struct {
@@ -52,11 +38,8 @@ type APIClient struct {
 }
 
 // NewAPIClient checks the base URL and token and returns a client.
-func NewAPIClient(baseURL, organizationToken string, opts ...Option) (*APIClient, error) {
-	var s httpapi.Settings
-	for _, o := range opts {
-		o(&s)
-	}
+func NewAPIClient(baseURL, organizationToken string, opts ...httpapi.Option) (*APIClient, error) {
+	s := httpapi.NewSettings(opts...)
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
 	}
@@ -232,7 +215,7 @@ func sortKeys(keys []string) {
 }
 
 // NewFactory returns the provider.Factory for WebTranslateIt.
-func NewFactory(opts ...Option) provider.Factory {
+func NewFactory(opts ...httpapi.Option) provider.Factory {
 	return func(cfg provider.Config) (provider.Client, error) {
 		token := strings.TrimSpace(string(cfg.Credentials[collabv1alpha1.WebTranslateItOrganizationTokenKey]))
 		if token == "" {

@@ -12,6 +12,7 @@ import (
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
+	"github.com/collab-dev/collaborator-operator/internal/provider/httpapi"
 	"github.com/collab-dev/collaborator-operator/internal/provider/webtranslateit"
 	"github.com/collab-dev/collaborator-operator/internal/provider/webtranslateit/sim"
 )
@@ -19,7 +20,7 @@ import (
 // A token with characters that must be escaped in a path.
 const orgToken = "wti-org/T0KEN?x=1&y" //nolint:gosec // G101: fake test credential for the simulator
 
-func newEnv(t *testing.T, token string, opts ...webtranslateit.Option) (*sim.Server, provider.Client) {
+func newEnv(t *testing.T, token string, opts ...httpapi.Option) (*sim.Server, provider.Client) {
 	t.Helper()
 	s := sim.New()
 	if err := s.Seed(sim.Seed{Organizations: []sim.Organization{{Name: "acme", Token: orgToken, Members: []string{"Bob@Example.com", "amy@example.com"}}}}); err != nil {
@@ -27,7 +28,7 @@ func newEnv(t *testing.T, token string, opts ...webtranslateit.Option) (*sim.Ser
 	}
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
-	c, err := webtranslateit.NewFactory(append([]webtranslateit.Option{webtranslateit.WithTimeout(5 * time.Second)}, opts...)...)(provider.Config{
+	c, err := webtranslateit.NewFactory(append([]httpapi.Option{httpapi.WithTimeout(5 * time.Second)}, opts...)...)(provider.Config{
 		BaseURL:     ts.URL,
 		Credentials: provider.Credentials{collabv1alpha1.WebTranslateItOrganizationTokenKey: []byte(token)},
 	})
@@ -106,7 +107,7 @@ func TestDeleteErrors(t *testing.T) {
 			if tc.token != "" {
 				token = tc.token
 			}
-			s, c := newEnv(t, token, webtranslateit.WithTimeout(100*time.Millisecond))
+			s, c := newEnv(t, token, httpapi.WithTimeout(100*time.Millisecond))
 			if tc.inject != nil {
 				tc.inject(s)
 			}

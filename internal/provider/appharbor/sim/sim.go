@@ -259,11 +259,7 @@ func (s *Server) SetRole(slug, id, role string) error {
 func (s *Server) RemoveCollaborator(slug, id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.apps[slug][id]; !ok {
-		return false
-	}
-	delete(s.apps[slug], id)
-	return true
+	return simkit.DeleteNested(s.apps, slug, id)
 }
 
 // Collaborators lists an application's collaborators in the API's order.

@@ -1,15 +1,13 @@
 package sim_test
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/collab-dev/collaborator-operator/internal/provider/appharbor/sim"
+	"github.com/collab-dev/collaborator-operator/internal/provider/providertest"
 )
 
 const tok = "good-token"
@@ -38,26 +36,14 @@ type answer struct {
 
 func do(t *testing.T, method, url string, hdr map[string]string, body string) answer {
 	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	b, _ := io.ReadAll(resp.Body)
+	r := providertest.Send(t, method, url, hdr, body)
 	var out struct {
 		Error struct {
 			Message string `json:"message"`
 		} `json:"error"`
 	}
-	_ = json.Unmarshal(b, &out)
-	return answer{Status: resp.StatusCode, Message: out.Error.Message, Location: resp.Header.Get("Location")}
+	_ = json.Unmarshal(r.Body, &out)
+	return answer{Status: r.Status, Message: out.Error.Message, Location: r.Header.Get("Location")}
 }
 
 func TestStrictness(t *testing.T) {

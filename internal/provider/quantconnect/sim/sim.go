@@ -437,23 +437,47 @@ func (s *Server) ok(w http.ResponseWriter, p *project) {
 	simkit.WriteJSON(w, http.StatusOK, map[string]any{"collaborators": s.list(p), keySuccess: true})
 }
 
-func (s *Server) read(w http.ResponseWriter, user *User, body []byte) {
-	var req struct {
-		ProjectID *int64 `json:"projectId"`
-	}
-	if err := decode(body, &req); err != nil {
+// withOwned runs the steps every collaboration call shares, in the API's
+// order, answering a failure as QuantConnect does (200, success false): body
+// is decoded strictly into req; check, run on the decoded req, returns the
+// projectId and what is wrong with the rest of the request, if anything;
+// then, with the lock held, the caller must own that project, which is
+// passed to do.
+func (s *Server) withOwned(w http.ResponseWriter, user *User, body []byte, req any,
+	check func() (projectID *int64, problem string), do func(p *project)) {
+	if err := decode(body, req); err != nil {
 		fail(w, http.StatusOK, err.Error())
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, problem := s.owned(user, req.ProjectID)
+	projectID, problem := check()
 	if problem != "" {
 		fail(w, http.StatusOK, problem)
 		return
 	}
-	simkit.WriteJSON(w, http.StatusOK, map[string]any{
-		"collaborators": s.list(p), "userLiveControl": true, "userPermissions": "write", keySuccess: true,
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, problem := s.owned(user, projectID)
+	if problem != "" {
+		fail(w, http.StatusOK, problem)
+		return
+	}
+	do(p)
+}
+
+// rightsGiven reports whether a create or update names the user and both
+// rights.
+func rightsGiven(userID *string, liveControl, write *bool) bool {
+	return userID != nil && *userID != "" && liveControl != nil && write != nil
+}
+
+func (s *Server) read(w http.ResponseWriter, user *User, body []byte) {
+	var req struct {
+		ProjectID *int64 `json:"projectId"`
+	}
+	s.withOwned(w, user, body, &req, func() (*int64, string) { return req.ProjectID, "" }, func(p *project) {
+		simkit.WriteJSON(w, http.StatusOK, map[string]any{
+			"collaborators": s.list(p), "userLiveControl": true, "userPermissions": "write", keySuccess: true,
+		})
 	})
 }
 
@@ -464,37 +488,30 @@ func (s *Server) create(w http.ResponseWriter, user *User, body []byte) {
 		LiveControl *bool   `json:"collaborationLiveControl"`
 		Write       *bool   `json:"collaborationWrite"`
 	}
-	if err := decode(body, &req); err != nil {
-		fail(w, http.StatusOK, err.Error())
-		return
+	check := func() (*int64, string) {
+		if !rightsGiven(req.UserID, req.LiveControl, req.Write) {
+			return nil, "projectId, collaboratorUserId, collaborationLiveControl and collaborationWrite are required."
+		}
+		return req.ProjectID, ""
 	}
-	if req.UserID == nil || *req.UserID == "" || req.LiveControl == nil || req.Write == nil {
-		fail(w, http.StatusOK, "projectId, collaboratorUserId, collaborationLiveControl and collaborationWrite are required.")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, problem := s.owned(user, req.ProjectID)
-	if problem != "" {
-		fail(w, http.StatusOK, problem)
-		return
-	}
-	if _, ok := s.users[*req.UserID]; !ok {
-		fail(w, http.StatusOK, fmt.Sprintf("User %s does not exist.", *req.UserID))
-		return
-	}
-	if *req.UserID == p.owner {
-		fail(w, http.StatusOK, "The project owner is already a collaborator.")
-		return
-	}
-	for _, m := range p.members {
-		if m.UserID == *req.UserID {
-			fail(w, http.StatusOK, fmt.Sprintf("User %s is already a collaborator on this project.", *req.UserID))
+	s.withOwned(w, user, body, &req, check, func(p *project) {
+		if _, ok := s.users[*req.UserID]; !ok {
+			fail(w, http.StatusOK, fmt.Sprintf("User %s does not exist.", *req.UserID))
 			return
 		}
-	}
-	p.members = append(p.members, Member{UserID: *req.UserID, LiveControl: *req.LiveControl, Write: *req.Write})
-	s.ok(w, p)
+		if *req.UserID == p.owner {
+			fail(w, http.StatusOK, "The project owner is already a collaborator.")
+			return
+		}
+		for _, m := range p.members {
+			if m.UserID == *req.UserID {
+				fail(w, http.StatusOK, fmt.Sprintf("User %s is already a collaborator on this project.", *req.UserID))
+				return
+			}
+		}
+		p.members = append(p.members, Member{UserID: *req.UserID, LiveControl: *req.LiveControl, Write: *req.Write})
+		s.ok(w, p)
+	})
 }
 
 func (s *Server) update(w http.ResponseWriter, user *User, body []byte) {
@@ -504,33 +521,26 @@ func (s *Server) update(w http.ResponseWriter, user *User, body []byte) {
 		LiveControl *bool   `json:"liveControl"`
 		Write       *bool   `json:"write"`
 	}
-	if err := decode(body, &req); err != nil {
-		fail(w, http.StatusOK, err.Error())
-		return
+	check := func() (*int64, string) {
+		if !rightsGiven(req.UserID, req.LiveControl, req.Write) {
+			return nil, "projectId, collaboratorUserId, liveControl and write are required."
+		}
+		return req.ProjectID, ""
 	}
-	if req.UserID == nil || *req.UserID == "" || req.LiveControl == nil || req.Write == nil {
-		fail(w, http.StatusOK, "projectId, collaboratorUserId, liveControl and write are required.")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, problem := s.owned(user, req.ProjectID)
-	if problem != "" {
-		fail(w, http.StatusOK, problem)
-		return
-	}
-	if *req.UserID == p.owner {
-		fail(w, http.StatusOK, "The project owner's rights cannot be changed.")
-		return
-	}
-	for i := range p.members {
-		if p.members[i].UserID == *req.UserID {
-			p.members[i].LiveControl, p.members[i].Write = *req.LiveControl, *req.Write
-			s.ok(w, p)
+	s.withOwned(w, user, body, &req, check, func(p *project) {
+		if *req.UserID == p.owner {
+			fail(w, http.StatusOK, "The project owner's rights cannot be changed.")
 			return
 		}
-	}
-	fail(w, http.StatusOK, fmt.Sprintf("%s is not a collaborator of project %d.", *req.UserID, p.id))
+		for i := range p.members {
+			if p.members[i].UserID == *req.UserID {
+				p.members[i].LiveControl, p.members[i].Write = *req.LiveControl, *req.Write
+				s.ok(w, p)
+				return
+			}
+		}
+		fail(w, http.StatusOK, fmt.Sprintf("%s is not a collaborator of project %d.", *req.UserID, p.id))
+	})
 }
 
 func (s *Server) delete(w http.ResponseWriter, user *User, body []byte) {
@@ -540,37 +550,30 @@ func (s *Server) delete(w http.ResponseWriter, user *User, body []byte) {
 		// The published OpenAPI model's name for the same field.
 		CollaboratorID *string `json:"collaboratorId"`
 	}
-	if err := decode(body, &req); err != nil {
-		fail(w, http.StatusOK, err.Error())
-		return
+	var userID *string
+	check := func() (*int64, string) {
+		userID = req.UserID
+		if userID == nil {
+			userID = req.CollaboratorID
+		} else if req.CollaboratorID != nil && *req.CollaboratorID != *userID {
+			return nil, "collaboratorUserId and collaboratorId disagree."
+		}
+		if userID == nil || *userID == "" {
+			return nil, "projectId and collaboratorUserId are required."
+		}
+		return req.ProjectID, ""
 	}
-	userID := req.UserID
-	if userID == nil {
-		userID = req.CollaboratorID
-	} else if req.CollaboratorID != nil && *req.CollaboratorID != *userID {
-		fail(w, http.StatusOK, "collaboratorUserId and collaboratorId disagree.")
-		return
-	}
-	if userID == nil || *userID == "" {
-		fail(w, http.StatusOK, "projectId and collaboratorUserId are required.")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, problem := s.owned(user, req.ProjectID)
-	if problem != "" {
-		fail(w, http.StatusOK, problem)
-		return
-	}
-	if *userID == p.owner {
-		fail(w, http.StatusOK, "The project owner cannot be removed.")
-		return
-	}
-	if !p.remove(*userID) {
-		fail(w, http.StatusOK, fmt.Sprintf("%s is not a collaborator of project %d.", *userID, p.id))
-		return
-	}
-	s.ok(w, p)
+	s.withOwned(w, user, body, &req, check, func(p *project) {
+		if *userID == p.owner {
+			fail(w, http.StatusOK, "The project owner cannot be removed.")
+			return
+		}
+		if !p.remove(*userID) {
+			fail(w, http.StatusOK, fmt.Sprintf("%s is not a collaborator of project %d.", *userID, p.id))
+			return
+		}
+		s.ok(w, p)
+	})
 }
 
 // ProjectIDs lists the projects, for the binary's ready message.

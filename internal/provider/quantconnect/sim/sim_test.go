@@ -1,12 +1,10 @@
 package sim_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/collab-dev/collaborator-operator/internal/provider/providertest"
 	"github.com/collab-dev/collaborator-operator/internal/provider/quantconnect/sim"
 )
 
@@ -56,25 +55,13 @@ type answer struct {
 
 func do(t *testing.T, method, url string, hdr map[string]string, body string) answer {
 	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	b, _ := io.ReadAll(resp.Body)
+	r := providertest.Send(t, method, url, hdr, body)
 	var out struct {
 		Success bool     `json:"success"`
 		Errors  []string `json:"errors"`
 	}
-	_ = json.Unmarshal(b, &out)
-	return answer{Status: resp.StatusCode, Success: out.Success, Errors: out.Errors, WWWAuth: resp.Header.Get("www_authenticate") != ""}
+	_ = json.Unmarshal(r.Body, &out)
+	return answer{Status: r.Status, Success: out.Success, Errors: out.Errors, WWWAuth: r.Header.Get("www_authenticate") != ""}
 }
 
 func TestStrictness(t *testing.T) {

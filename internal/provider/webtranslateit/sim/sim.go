@@ -107,12 +107,7 @@ func (s *Server) AddMember(token, email string) { s.AddOrganization(token, email
 func (s *Server) RemoveMember(token, email string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := strings.ToLower(email)
-	if _, ok := s.orgs[token][key]; !ok {
-		return false
-	}
-	delete(s.orgs[token], key)
-	return true
+	return simkit.DeleteNested(s.orgs, token, strings.ToLower(email))
 }
 
 // Members lists an organization's members, sorted.

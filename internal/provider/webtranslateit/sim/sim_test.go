@@ -1,15 +1,13 @@
 package sim_test
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/collab-dev/collaborator-operator/internal/provider/providertest"
 	"github.com/collab-dev/collaborator-operator/internal/provider/webtranslateit/sim"
 )
 
@@ -39,20 +37,11 @@ func TestStrictness(t *testing.T) {
 			s.AddOrganization(tok, "bob@example.com")
 			ts := httptest.NewServer(s)
 			defer ts.Close()
-			req, err := http.NewRequestWithContext(context.Background(), tc.method, ts.URL+tc.path, http.NoBody)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = resp.Body.Close() }()
-			b, _ := io.ReadAll(resp.Body)
+			r := providertest.Send(t, tc.method, ts.URL+tc.path, nil, "")
 			var body map[string]string
-			_ = json.Unmarshal(b, &body)
-			if resp.StatusCode != tc.wantStatus || body["error"] != tc.wantMsg && tc.wantMsg != "" {
-				t.Fatalf("got %d %s, want %d %q", resp.StatusCode, b, tc.wantStatus, tc.wantMsg)
+			_ = json.Unmarshal(r.Body, &body)
+			if r.Status != tc.wantStatus || body["error"] != tc.wantMsg && tc.wantMsg != "" {
+				t.Fatalf("got %d %s, want %d %q", r.Status, r.Body, tc.wantStatus, tc.wantMsg)
 			}
 			if removed := !s.IsMember(tok, "bob@example.com"); removed != tc.wantRemoved {
 				t.Fatalf("removed %v, want %v", removed, tc.wantRemoved)

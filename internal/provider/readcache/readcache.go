@@ -57,6 +57,11 @@ func (c *Cache[V]) Get(ctx context.Context, key string, fetch func(context.Conte
 	}
 	shared := context.WithoutCancel(ctx)
 	ch := c.group.DoChan(key, func() (any, error) {
+		// Another caller's fetch may have finished and stored its answer
+		// between our miss above and this flight starting.
+		if v, ok := c.fresh(key); ok {
+			return v, nil
+		}
 		c.mu.Lock()
 		startGen := c.gen[key]
 		c.mu.Unlock()

@@ -27,7 +27,7 @@ func TestAppHarborLifecycle(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
 	f.appHarborConfig(time.Second)
-	f.create(ahCollaborator("bob", "ah", "bob@example.com", collabv1alpha1.AppHarborRoleCollaborator))
+	f.create(ahCollaborator("bob", "bob@example.com", collabv1alpha1.AppHarborRoleCollaborator))
 
 	c := f.waitReady("bob")
 	held, ok := ahHolds(f, "bob@example.com")
@@ -101,7 +101,7 @@ func TestAppHarborAdoptsByAnnotation(t *testing.T) {
 	must(t, err)
 	startManager(t, f.ns, f.reg, managerOptions{})
 	f.appHarborConfig(time.Minute)
-	c := ahCollaborator("carol", "ah", "carol@example.com", collabv1alpha1.AppHarborRoleAdministrator)
+	c := ahCollaborator("carol", "carol@example.com", collabv1alpha1.AppHarborRoleAdministrator)
 	c.Annotations = map[string]string{collabv1alpha1.ExternalIDAnnotation: id}
 	f.create(c)
 
@@ -130,7 +130,7 @@ func TestAppHarborRestartDuringCreates(t *testing.T) {
 	stop := startManager(t, f.ns, f.reg, managerOptions{})
 	f.appHarborConfig(time.Hour)
 	for i := range users {
-		f.create(ahCollaborator(fmt.Sprintf("user%02d", i), "ah", fmt.Sprintf("user%02d@example.com", i), collabv1alpha1.AppHarborRoleCollaborator))
+		f.create(ahCollaborator(fmt.Sprintf("user%02d", i), fmt.Sprintf("user%02d@example.com", i), collabv1alpha1.AppHarborRoleCollaborator))
 	}
 	eventually(t, 20*time.Second, func() error {
 		if n := ahRequests(f, http.MethodPost); n < users/4 {

@@ -170,21 +170,21 @@ func (f *fixture) webTranslateItConfig() {
 	})
 }
 
-func ahCollaborator(name, pc, email string, role collabv1alpha1.AppHarborRole) *collabv1alpha1.Collaborator {
+func ahCollaborator(name, email string, role collabv1alpha1.AppHarborRole) *collabv1alpha1.Collaborator {
 	return &collabv1alpha1.Collaborator{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: collabv1alpha1.CollaboratorSpec{
-			ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: pc},
+			ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: "ah"},
 			AppHarbor:         &collabv1alpha1.AppHarborCollaborator{Application: ahApp, Email: email, Role: role},
 		},
 	}
 }
 
-func wtiCollaborator(name, pc, email string) *collabv1alpha1.Collaborator {
+func wtiCollaborator(name, email string) *collabv1alpha1.Collaborator {
 	return &collabv1alpha1.Collaborator{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: collabv1alpha1.CollaboratorSpec{
-			ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: pc},
+			ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: "wti"},
 			WebTranslateIt:    &collabv1alpha1.WebTranslateItCollaborator{Email: email},
 		},
 	}

@@ -56,7 +56,7 @@ func providerCases() map[string]providerCase {
 		"AppHarbor": {
 			configure: func(f *fixture) { f.appHarborConfig(time.Minute) },
 			collaborator: func() *collabv1alpha1.Collaborator {
-				return ahCollaborator("p", "ah", "dave@example.com", collabv1alpha1.AppHarborRoleAdministrator)
+				return ahCollaborator("p", "dave@example.com", collabv1alpha1.AppHarborRoleAdministrator)
 			},
 			present: func(f *fixture) bool { _, ok := ahHolds(f, "dave@example.com"); return ok },
 			deletes: count(ahKit, method(http.MethodDelete)),
@@ -69,7 +69,7 @@ func providerCases() map[string]providerCase {
 		},
 		"WebTranslateIt": {
 			configure:    func(f *fixture) { f.webTranslateItConfig() },
-			collaborator: func() *collabv1alpha1.Collaborator { return wtiCollaborator("p", "wti", "carol@example.com") },
+			collaborator: func() *collabv1alpha1.Collaborator { return wtiCollaborator("p", "carol@example.com") },
 			present:      func(f *fixture) bool { return f.wti.IsMember(wtiToken, "carol@example.com") },
 			deletes:      count(wtiKit, method(http.MethodDelete)),
 			creates:      func(*fixture) int { return 0 },

@@ -16,7 +16,7 @@ func TestWebTranslateItDeleteOnly(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
 	f.webTranslateItConfig()
-	c := wtiCollaborator("carol", "wti", "carol@example.com")
+	c := wtiCollaborator("carol", "carol@example.com")
 	f.create(c)
 
 	c = f.waitCondition("carol", collabv1alpha1.ConditionReady, metav1.ConditionTrue, collabv1alpha1.ReasonDeleteOnly)
@@ -69,7 +69,7 @@ func TestWebTranslateItDeleteAnswers(t *testing.T) {
 			f.wti.AddMember(wtiToken, "dave@example.com")
 			startManager(t, f.ns, f.reg, managerOptions{slowRetry: time.Hour})
 			f.webTranslateItConfig()
-			c := wtiCollaborator("dave", "wti", "dave@example.com")
+			c := wtiCollaborator("dave", "dave@example.com")
 			f.create(c)
 			f.waitReady("dave")
 

@@ -72,14 +72,7 @@ func run(m *testing.M) int {
 	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{AssetsDir: assets, CRDs: true}); err != nil {
 		return setupFailed(err)
 	}
-	seed := filepath.Join(stack.Dir, "simulator-seed.json")
-	notes, err := devstack.SeedForSamples(seedFile, creds, seed)
-	if err != nil {
-		return setupFailed(err)
-	}
-	for _, n := range notes {
-		fmt.Fprintln(os.Stderr, "e2e: note:", n)
-	}
+	seed := seedFile
 	// Free ports, so the test can run beside make demo or another run.
 	if sim, err = devstack.StartSimulators(ctx, stack, devstack.SimulatorOptions{
 		Binary: bins.Simulator, Seed: seed, FreePorts: true,

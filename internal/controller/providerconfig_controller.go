@@ -101,8 +101,7 @@ func (r *ProviderConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		f := classify(err)
 		msg := fmt.Sprintf("%v. %s", err, advice(f.reason))
 		markFailure(&pc.Status.Conditions, gen, f, f.reason, msg, false)
-		meta := logf.FromContext(ctx)
-		meta.Info("ProviderConfig not usable", "reason", f.reason, "error", err.Error())
+		logf.FromContext(ctx).Info("ProviderConfig not usable", "reason", f.reason, "error", err.Error())
 		return r.retry.failed(pc, f), nil
 	}
 	msg := fmt.Sprintf("Secret %q holds the %s credentials", ep.SecretName, ep.Provider)

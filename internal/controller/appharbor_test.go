@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	ahsim "github.com/collab-dev/collaborator-operator/internal/provider/appharbor/sim"
@@ -152,5 +154,30 @@ func TestAppHarborRestartDuringCreates(t *testing.T) {
 		if n := seen[fmt.Sprintf("user%02d@example.com", i)]; n != 1 {
 			t.Errorf("user%02d is at the provider %d times, want 1", i, n)
 		}
+	}
+}
+
+// A write the provider accepts but does not show yet is reported as
+// Updating (Ready=False, Reconciling=True), retried, and Ready once the
+// provider shows it.
+func TestWriteNotShownYetIsUpdating(t *testing.T) {
+	f := newFixture(t)
+	startManager(t, f.ns, f.reg, managerOptions{})
+	f.appHarborConfig(time.Minute)
+	f.create(ahCollaborator("bob", "bob@example.com", collabv1alpha1.AppHarborRoleCollaborator))
+	c := f.waitReady("bob")
+
+	// AppHarbor answers the role change 200 but keeps the old role.
+	f.ah.Inject(simkit.Fault{Times: 1000, Status: http.StatusOK, Match: func(r *http.Request) bool { return r.Method == http.MethodPut }})
+	f.update(c, func() { c.Spec.AppHarbor.Role = collabv1alpha1.AppHarborRoleAdministrator })
+	c = f.waitCondition("bob", collabv1alpha1.ConditionReady, metav1.ConditionFalse, collabv1alpha1.ReasonUpdating)
+	if cond := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionReconciling); cond == nil || cond.Reason != collabv1alpha1.ReasonUpdating {
+		t.Errorf("Reconciling = %+v, want True/Updating", cond)
+	}
+
+	f.ah.ClearFaults()
+	f.waitReady("bob")
+	if h, _ := ahHolds(f, "bob@example.com"); h.Role != "administrator" {
+		t.Errorf("role at the provider is %q after the retry", h.Role)
 	}
 }

@@ -32,6 +32,11 @@ type Fault struct {
 	Body string
 	// Header is added to the answer (for example Retry-After).
 	Header http.Header
+	// Match, when set, limits the fault to the requests it accepts; other
+	// requests are served normally and do not use up Times. It lets a test
+	// break one endpoint (say, make an update a silent no-op) while reads
+	// keep working.
+	Match func(r *http.Request) bool
 }
 
 // RequestRecord is one request as the simulator saw it, with secrets
@@ -142,18 +147,21 @@ func (k *Kit) ResetLog() {
 	k.count = 0
 }
 
-func (k *Kit) nextFault() (Fault, bool) {
+func (k *Kit) nextFault(r *http.Request) (Fault, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if len(k.faults) == 0 {
-		return Fault{}, false
+	for i := range k.faults {
+		f := k.faults[i]
+		if f.Match != nil && !f.Match(r) {
+			continue
+		}
+		k.faults[i].Times--
+		if k.faults[i].Times <= 0 {
+			k.faults = append(k.faults[:i], k.faults[i+1:]...)
+		}
+		return f, true
 	}
-	f := k.faults[0]
-	k.faults[0].Times--
-	if k.faults[0].Times <= 0 {
-		k.faults = k.faults[1:]
-	}
-	return f, true
+	return Fault{}, false
 }
 
 func (k *Kit) record(r *http.Request, status int) {
@@ -187,7 +195,7 @@ func (k *Kit) record(r *http.Request, status int) {
 // Wrap returns next with logging and fault injection in front of it.
 func (k *Kit) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := k.nextFault()
+		f, ok := k.nextFault(r)
 		if ok && f.Latency > 0 {
 			// Read the body first: only then does net/http watch the
 			// connection and cancel r.Context() when the client gives up.

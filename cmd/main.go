@@ -301,20 +301,19 @@ func setupControllers(mgr ctrl.Manager) error {
 	if err := controller.SetupIndexes(context.Background(), mgr); err != nil {
 		return err
 	}
+	opts := controller.Options{
+		Client:       mgr.GetClient(),
+		SecretReader: mgr.GetAPIReader(),
+		Providers:    providers,
+	}
 	if err := (&controller.CollaboratorReconciler{
-		Client:                  mgr.GetClient(),
-		SecretReader:            mgr.GetAPIReader(),
-		Providers:               providers,
+		Options:                 opts,
 		Recorder:                mgr.GetEventRecorder("collaborator-operator"),
 		MaxConcurrentReconciles: maxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Collaborator controller: %w", err)
 	}
-	if err := (&controller.ProviderConfigReconciler{
-		Client:       mgr.GetClient(),
-		SecretReader: mgr.GetAPIReader(),
-		Providers:    providers,
-	}).SetupWithManager(mgr); err != nil {
+	if err := (&controller.ProviderConfigReconciler{Options: opts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the ProviderConfig controller: %w", err)
 	}
 	return nil

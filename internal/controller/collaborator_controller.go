@@ -60,25 +60,13 @@ const (
 // observes, creates or corrects, writes status from the provider's answer,
 // and on deletion runs the provider's delete before letting the object go.
 type CollaboratorReconciler struct {
-	// Client reads and writes Collaborators and reads ProviderConfigs, from
-	// the manager's cache.
-	Client client.Client
-	// SecretReader reads Secrets uncached (see connector.secrets).
-	SecretReader client.Reader
-	// Providers builds provider clients; controllers never import a provider.
-	Providers *provider.Registry
+	Options
 	// Recorder publishes Events.
 	Recorder events.EventRecorder
-
 	// MaxConcurrentReconciles bounds parallel reconciles (default 1).
 	MaxConcurrentReconciles int
-	// SlowRetry is the retry interval of terminal failures.
-	SlowRetry time.Duration
-	// RetryBase and RetryMax bound the exponential backoff of transient
-	// failures.
-	RetryBase, RetryMax time.Duration
 
-	// retry is built by SetupWithManager from the settings above.
+	// retry is built by SetupWithManager from Options.
 	retry *retryPolicy
 }
 
@@ -237,7 +225,7 @@ func (r *CollaboratorReconciler) reconcileDelete(ctx context.Context, c *collabv
 // connect resolves the Collaborator's ProviderConfig, checks that it is for
 // the same provider, and builds a client with its credentials.
 func (r *CollaboratorReconciler) connect(ctx context.Context, c *collabv1alpha1.Collaborator) (provider.Client, time.Duration, error) {
-	k := &connector{client: r.Client, secrets: r.SecretReader, providers: r.Providers}
+	k := r.connector()
 	pc, err := k.providerConfig(ctx, c.Namespace, c.Spec.ProviderConfigRef.Name)
 	if err != nil {
 		return nil, 0, err

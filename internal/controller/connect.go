@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -12,6 +13,31 @@ import (
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 )
+
+// Options are what both reconcilers need: clients, providers and the
+// retry settings.
+type Options struct {
+	// Client reads and writes the collab.dev kinds through the manager's
+	// cache.
+	Client client.Client
+	// SecretReader reads Secrets uncached: the manager must not cache every
+	// Secret in the cluster, and a direct read also means rotated
+	// credentials apply at the next reconcile.
+	SecretReader client.Reader
+	// Providers builds provider clients; controllers never import a provider.
+	Providers *provider.Registry
+
+	// SlowRetry is the retry interval of terminal failures.
+	SlowRetry time.Duration
+	// RetryBase and RetryMax bound the exponential backoff of transient
+	// failures.
+	RetryBase, RetryMax time.Duration
+}
+
+// connector builds the connector both reconcilers resolve credentials with.
+func (o *Options) connector() *connector {
+	return &connector{client: o.Client, secrets: o.SecretReader, providers: o.Providers}
+}
 
 // setupError is a failure before any talk with the provider: the
 // ProviderConfig or its Secret is missing or unusable. It carries the
@@ -30,9 +56,8 @@ func (e *setupError) Error() string { return e.message }
 type connector struct {
 	// client reads ProviderConfigs from the manager's cache.
 	client client.Reader
-	// secrets reads Secrets straight from the API server. The manager must
-	// not cache every Secret in the cluster, and a direct read also means
-	// rotated credentials apply at the next reconcile.
+	// secrets reads Secrets straight from the API server (see
+	// Options.SecretReader).
 	secrets   client.Reader
 	providers *provider.Registry
 }

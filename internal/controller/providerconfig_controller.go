@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -32,20 +31,9 @@ import (
 // the collab.dev/in-use finalizer while Collaborators use the
 // ProviderConfig, so their deletes never lose their credentials.
 type ProviderConfigReconciler struct {
-	// Client reads and writes ProviderConfigs and lists Collaborators.
-	Client client.Client
-	// SecretReader reads Secrets uncached.
-	SecretReader client.Reader
-	// Providers builds provider clients.
-	Providers *provider.Registry
+	Options
 
-	// SlowRetry is the retry interval of terminal failures.
-	SlowRetry time.Duration
-	// RetryBase and RetryMax bound the exponential backoff of transient
-	// failures.
-	RetryBase, RetryMax time.Duration
-
-	// retry is built by SetupWithManager from the settings above.
+	// retry is built by SetupWithManager from Options.
 	retry *retryPolicy
 }
 
@@ -92,7 +80,7 @@ func (r *ProviderConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return ctrl.Result{}, nil
 	}
 
-	k := &connector{client: r.Client, secrets: r.SecretReader, providers: r.Providers}
+	k := r.connector()
 	pcl, ep, err := k.connect(ctx, pc)
 	if err == nil {
 		err = r.check(ctx, pcl)

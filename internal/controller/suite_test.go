@@ -88,17 +88,15 @@ func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOpti
 	if slow == 0 {
 		slow = time.Minute
 	}
-	rec := mgr.GetEventRecorder("collaborator-operator")
-	if err := (&CollaboratorReconciler{
-		Client: mgr.GetClient(), SecretReader: mgr.GetAPIReader(), Providers: reg, Recorder: rec,
-		MaxConcurrentReconciles: 4, SlowRetry: slow, RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
-	}).SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	if err := (&ProviderConfigReconciler{
+	opts := Options{
 		Client: mgr.GetClient(), SecretReader: mgr.GetAPIReader(), Providers: reg,
 		SlowRetry: slow, RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
-	}).SetupWithManager(mgr); err != nil {
+	}
+	rec := mgr.GetEventRecorder("collaborator-operator")
+	if err := (&CollaboratorReconciler{Options: opts, Recorder: rec, MaxConcurrentReconciles: 4}).SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&ProviderConfigReconciler{Options: opts}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)

@@ -198,8 +198,7 @@ type state struct {
 func TestCollaboratorHealth(t *testing.T) {
 	script := readScript(t)
 	ctx := context.Background()
-	ns := "health-collab"
-	mustCreateNamespace(t, ns)
+	ns := mustCreateNamespace(t, "health-collab")
 
 	for _, tc := range []state{
 		{
@@ -323,8 +322,7 @@ func TestCollaboratorHealth(t *testing.T) {
 func TestProviderConfigHealth(t *testing.T) {
 	script := readScript(t)
 	ctx := context.Background()
-	ns := "health-pc"
-	mustCreateNamespace(t, ns)
+	ns := mustCreateNamespace(t, "health-pc")
 
 	for _, tc := range []struct {
 		name        string
@@ -416,15 +414,19 @@ func TestArgoCDPatchMatchesScript(t *testing.T) {
 	}
 }
 
-func mustCreateNamespace(t *testing.T, name string) {
+// mustCreateNamespace creates a namespace named prefix plus a random
+// suffix, so that repeated runs (go test -count) do not collide, and
+// returns its name.
+func mustCreateNamespace(t *testing.T, prefix string) string {
 	t.Helper()
 	u := &unstructured.Unstructured{}
 	u.SetAPIVersion("v1")
 	u.SetKind("Namespace")
-	u.SetName(name)
+	u.SetGenerateName(prefix + "-")
 	if err := cl.Create(context.Background(), u); err != nil {
-		t.Fatalf("creating namespace %s: %v", name, err)
+		t.Fatalf("creating namespace %s-*: %v", prefix, err)
 	}
+	return u.GetName()
 }
 
 // readBack reads the object from the API server in the unstructured form

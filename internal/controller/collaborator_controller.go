@@ -130,7 +130,8 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 	if errors.Is(err, provider.ErrUnsupported) {
 		markHealthy(&c.Status.Conditions, gen, collabv1alpha1.ReasonDeleteOnly,
 			c.Spec.ProviderName()+" documents no create or read API: the operator cannot add this person or check them, "+
-				"and deleting this object removes them from the organization")
+				"and deleting this object removes them from the organization",
+			c.Spec.ProviderName()+" was not called: it has no read API; the credentials for the delete are in place")
 		c.Status.LastSyncTime = now()
 		r.retry.succeeded(c)
 		return ctrl.Result{}, nil
@@ -188,7 +189,8 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		}
 	}
 
-	markHealthy(&c.Status.Conditions, gen, collabv1alpha1.ReasonAvailable, c.Spec.ProviderName()+" holds the collaborator as specified")
+	markHealthy(&c.Status.Conditions, gen, collabv1alpha1.ReasonAvailable,
+		c.Spec.ProviderName()+" holds the collaborator as specified", "The last read of "+c.Spec.ProviderName()+" succeeded")
 	c.Status.LastSyncTime = now()
 	r.retry.succeeded(c)
 	return ctrl.Result{RequeueAfter: jitter(syncInterval)}, nil

@@ -137,9 +137,11 @@ func setCondition(conds *[]metav1.Condition, gen int64, typ string, status metav
 // markHealthy records that the provider holds what the spec says. The
 // abnormal-true conditions are removed rather than set False, as Flux's own
 // controllers do, so `kubectl describe` shows only what matters.
-func markHealthy(conds *[]metav1.Condition, gen int64, reason, msg string) {
+// syncedMsg says what the last talk with the provider was, since for
+// providers without a read or a credentials check there was none.
+func markHealthy(conds *[]metav1.Condition, gen int64, reason, msg, syncedMsg string) {
 	setCondition(conds, gen, collabv1alpha1.ConditionReady, metav1.ConditionTrue, reason, msg)
-	setCondition(conds, gen, collabv1alpha1.ConditionSynced, metav1.ConditionTrue, collabv1alpha1.ReasonSynced, "The provider answered as expected")
+	setCondition(conds, gen, collabv1alpha1.ConditionSynced, metav1.ConditionTrue, collabv1alpha1.ReasonSynced, syncedMsg)
 	meta.RemoveStatusCondition(conds, collabv1alpha1.ConditionReconciling)
 	meta.RemoveStatusCondition(conds, collabv1alpha1.ConditionStalled)
 }

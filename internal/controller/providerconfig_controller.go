@@ -93,12 +93,14 @@ func (r *ProviderConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return r.retry.failed(pc, f), nil
 	}
 	msg := fmt.Sprintf("Secret %q holds the %s credentials", ep.SecretName, ep.Provider)
+	synced := ep.Provider + " accepted the credentials"
 	if _, ok := pcl.(provider.Authenticator); ok {
 		msg += " and " + ep.Provider + " accepted them"
 	} else {
 		msg += "; " + ep.Provider + " offers no way to check them before use"
+		synced = ep.Provider + " was not called: it offers no credentials check"
 	}
-	markHealthy(&pc.Status.Conditions, gen, collabv1alpha1.ReasonAvailable, msg)
+	markHealthy(&pc.Status.Conditions, gen, collabv1alpha1.ReasonAvailable, msg, synced)
 	r.retry.succeeded(pc)
 	interval := DefaultSyncInterval
 	if pc.Spec.SyncInterval != nil && pc.Spec.SyncInterval.Duration > 0 {

@@ -23,6 +23,9 @@ func TestWebTranslateItDeleteOnly(t *testing.T) {
 	if err := containsAll(condMessage(c, collabv1alpha1.ConditionReady), "no create or read", "removes them from the organization"); err != nil {
 		t.Error(err)
 	}
+	if err := containsAll(condMessage(c, collabv1alpha1.ConditionSynced), "was not called"); err != nil {
+		t.Errorf("Synced must not claim a call that never happened: %v", err)
+	}
 	if n := f.wti.RequestCount(); n != 0 {
 		t.Errorf("%d requests before any delete, want 0", n)
 	}

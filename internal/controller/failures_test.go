@@ -117,12 +117,7 @@ func TestProviderDownDuringCreate(t *testing.T) {
 // An outage during delete keeps the object, says why and how to release
 // it, and the delete is retried until it succeeds.
 func TestProviderDownDuringDelete(t *testing.T) {
-	f := newFixture(t)
-	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig(time.Minute)
-	c := qcCollaborator("mia", "qc", "mia-ai", false, false)
-	f.create(c)
-	f.waitReady("mia")
+	f, c := readyMia(t, managerOptions{})
 
 	f.qc.FailNext(1000, http.StatusBadGateway, "")
 	f.delete(c)
@@ -143,12 +138,7 @@ func TestProviderDownDuringDelete(t *testing.T) {
 // Switching deletionPolicy to Orphan releases a delete that is blocked for
 // good (here: credentials revoked at the provider).
 func TestOrphanReleasesBlockedDelete(t *testing.T) {
-	f := newFixture(t)
-	startManager(t, f.ns, f.reg, managerOptions{slowRetry: time.Hour})
-	f.quantConnectConfig(time.Minute)
-	c := qcCollaborator("mia", "qc", "mia-ai", false, false)
-	f.create(c)
-	f.waitReady("mia")
+	f, c := readyMia(t, managerOptions{slowRetry: time.Hour})
 
 	f.qc.FailNext(1000, http.StatusUnauthorized, "")
 	f.delete(c)
@@ -184,12 +174,7 @@ func TestRateLimitedWaitsForRetryAfter(t *testing.T) {
 
 // A ProviderConfig in use is not deleted until its Collaborators are gone.
 func TestProviderConfigInUseWaits(t *testing.T) {
-	f := newFixture(t)
-	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig(time.Minute)
-	c := qcCollaborator("mia", "qc", "mia-ai", false, false)
-	f.create(c)
-	f.waitReady("mia")
+	f, c := readyMia(t, managerOptions{})
 	pc := &collabv1alpha1.ProviderConfig{}
 	eventually(t, 10*time.Second, func() error {
 		must(t, f.get("qc", pc))

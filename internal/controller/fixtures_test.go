@@ -200,6 +200,18 @@ func qcCollaborator(name, pc, user string, write, live bool) *collabv1alpha1.Col
 	}
 }
 
+// readyMia starts a manager with o and a QuantConnect ProviderConfig, and
+// returns the Collaborator mia once it is Ready: the starting point of the
+// tests that break something afterwards.
+func readyMia(t *testing.T, o managerOptions) (*fixture, *collabv1alpha1.Collaborator) {
+	t.Helper()
+	f := newFixture(t)
+	startManager(t, f.ns, f.reg, o)
+	f.quantConnectConfig(time.Minute)
+	f.create(qcCollaborator("mia", "qc", "mia-ai", false, false))
+	return f, f.waitReady("mia")
+}
+
 // get reads an object straight from the API server.
 func (f *fixture) get(name string, obj client.Object) error {
 	return k8s.Get(context.Background(), client.ObjectKey{Namespace: f.ns, Name: name}, obj)

@@ -118,26 +118,6 @@ func TestQuantConnectAdoptsExisting(t *testing.T) {
 	f.waitEvents("noah", eventAdopted, eventUpdated)
 }
 
-// With deletionPolicy Orphan the provider is not called on delete.
-func TestOrphanLeavesProviderAlone(t *testing.T) {
-	f := newFixture(t)
-	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig(time.Minute)
-	c := qcCollaborator("mia", "qc", "mia-ai", false, false)
-	c.Spec.DeletionPolicy = collabv1alpha1.DeletionOrphan
-	f.create(c)
-	f.waitReady("mia")
-
-	f.delete(c)
-	f.waitGone(c)
-	if _, ok := qcMember(f, "mia-ai"); !ok {
-		t.Error("Orphan removed the collaborator at the provider")
-	}
-	if n := qcRequests(f, "/projects/collaboration/delete"); n != 0 {
-		t.Errorf("%d delete requests with Orphan, want 0", n)
-	}
-}
-
 // An unknown user is Rejected, Stalled, and not retried hot.
 func TestRejectedIsNotRetriedHot(t *testing.T) {
 	f := newFixture(t)

@@ -37,7 +37,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -49,6 +51,7 @@ import (
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/controller"
 	"github.com/collab-dev/collaborator-operator/internal/metrics"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
 	"github.com/collab-dev/collaborator-operator/internal/provider/builtin"
 	// +kubebuilder:scaffold:imports
 )
@@ -70,6 +73,8 @@ var (
 	// providerTimeout bounds each call to a provider's API
 	// (--provider-timeout).
 	providerTimeout = 30 * time.Second
+	// allowedProviderURLs is --allowed-provider-urls.
+	allowedProviderURLs = provider.DefaultAllowedURLs
 )
 
 func init() {
@@ -112,7 +117,10 @@ func bindFlags(fs *flag.FlagSet, o *options) {
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false,
 		"If set, HTTP/2 will be enabled for the metrics and webhook servers")
 	fs.IntVar(&maxConcurrentReconciles, "max-concurrent-reconciles", maxConcurrentReconciles,
-		"How many Collaborators (and, separately, ProviderConfigs) are reconciled at once.")
+		"How many Collaborators are reconciled at once (ProviderConfigs and Secrets, which are few, one at a time).")
+	fs.StringVar(&allowedProviderURLs, "allowed-provider-urls", provider.DefaultAllowedURLs,
+		"Comma-separated base URLs a ProviderConfig may point at; credentials are sent nowhere else. "+
+			"Same scheme and host; an entry's port and path, when given, must match too.")
 	fs.DurationVar(&providerTimeout, "provider-timeout", providerTimeout,
 		"The time limit of each call to a provider's API.")
 }
@@ -121,6 +129,9 @@ func validate(o *options) error {
 	var errs []error
 	if maxConcurrentReconciles < 1 {
 		errs = append(errs, fmt.Errorf("--max-concurrent-reconciles must be at least 1, not %d", maxConcurrentReconciles))
+	}
+	if _, err := provider.ParseURLAllowList(allowedProviderURLs); err != nil {
+		errs = append(errs, fmt.Errorf("--allowed-provider-urls: %w", err))
 	}
 	if providerTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--provider-timeout must be a positive duration such as 30s, not %s", providerTimeout))
@@ -250,12 +261,16 @@ func run(o *options) error {
 		// would hold every Secret of the cluster in the manager's memory.
 		// The controllers watch only their metadata.
 		Client:           client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		Cache:            cache.Options{DefaultTransform: controller.StripCachedObject()},
 		LeaderElection:   o.enableLeaderElection,
 		LeaderElectionID: leaderElectionID,
 		// The manager stops right after the leader lease is released, so
 		// releasing it on cancel lets a new leader start at once instead of
 		// waiting out the lease.
 		LeaderElectionReleaseOnCancel: true,
+		// A create that has started must get its id recorded before the
+		// process ends: see shutdownBudget.
+		GracefulShutdownTimeout: ptr.To(shutdownBudget(providerTimeout)),
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
@@ -301,10 +316,15 @@ func setupControllers(mgr ctrl.Manager) error {
 	if err := controller.SetupIndexes(context.Background(), mgr); err != nil {
 		return err
 	}
+	allowed, err := provider.ParseURLAllowList(allowedProviderURLs)
+	if err != nil {
+		return fmt.Errorf("--allowed-provider-urls: %w", err)
+	}
 	opts := controller.Options{
 		Client:       mgr.GetClient(),
 		SecretReader: mgr.GetAPIReader(),
 		Providers:    providers,
+		AllowedURLs:  allowed,
 	}
 	if err := (&controller.CollaboratorReconciler{
 		Options:                 opts,
@@ -316,5 +336,21 @@ func setupControllers(mgr ctrl.Manager) error {
 	if err := (&controller.ProviderConfigReconciler{Options: opts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the ProviderConfig controller: %w", err)
 	}
+	if err := (&controller.SecretReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the Secret controller: %w", err)
+	}
 	return nil
+}
+
+// shutdownMargin is what the manager needs beyond its critical writes to
+// stop its servers and release the leader lease.
+const shutdownMargin = 15 * time.Second
+
+// shutdownBudget is the manager's graceful shutdown timeout: long enough
+// for a provider call that has started (providerTimeout) and the
+// external-id write that follows it, so a pod stop never loses an
+// AppHarbor id. With the defaults it is 60s; the Deployment's
+// terminationGracePeriodSeconds (75) must be larger still.
+func shutdownBudget(providerTimeout time.Duration) time.Duration {
+	return providerTimeout + controller.CriticalWriteTimeout + shutdownMargin
 }

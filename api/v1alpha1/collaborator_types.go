@@ -98,8 +98,13 @@ type WebTranslateItCollaborator struct {
 // +kubebuilder:validation:XValidation:rule="has(self.quantConnect) == has(oldSelf.quantConnect) && has(self.appHarbor) == has(oldSelf.appHarbor) && has(self.webTranslateIt) == has(oldSelf.webTranslateIt)",message="the provider block cannot be switched; delete and re-create the Collaborator"
 type CollaboratorSpec struct {
 	// providerConfigRef names the ProviderConfig, in the same namespace, that
-	// says where the provider is and which credentials to use.
+	// says where the provider is and which credentials to use. Immutable: the
+	// person's access lives at that ProviderConfig's account, so moving it
+	// would leave them there. To move a person, set deletionPolicy Orphan,
+	// delete this object, and re-create it with the collab.dev/external-id
+	// annotation under the new ProviderConfig.
 	// +required
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="providerConfigRef is immutable: the person's access lives at that account. To move it, set deletionPolicy Orphan, delete this Collaborator and re-create it with the collab.dev/external-id annotation"
 	ProviderConfigRef ProviderConfigReference `json:"providerConfigRef"`
 
 	// deletionPolicy says what deleting this object does at the provider:

@@ -23,8 +23,9 @@ const (
 	// ReasonDeleteOnly: the provider documents only a delete
 	// (WebTranslateIt), so there is nothing to create or read.
 	ReasonDeleteOnly = "DeleteOnly"
-	// ReasonSynced: the last talk with the provider succeeded.
-	ReasonSynced = "ReconcileSuccess"
+	// ReasonReconcileSuccess: the last talk with the provider succeeded
+	// (the Synced condition's reason, as in Crossplane).
+	ReasonReconcileSuccess = "ReconcileSuccess"
 )
 
 // Transient reasons: Ready=False, Reconciling=True, retried with backoff.
@@ -59,7 +60,16 @@ const (
 	// ReasonProviderMismatch: the Collaborator's provider block is not the
 	// one its ProviderConfig configures.
 	ReasonProviderMismatch = "ProviderMismatch"
+	// ReasonBaseURLNotAllowed: the ProviderConfig's baseURL matches no entry
+	// of the manager's --allowed-provider-urls, so no credential is sent.
+	ReasonBaseURLNotAllowed = "BaseURLNotAllowed"
 )
+
+// ReasonKubernetesAPIError: reading or writing an object the pass needs
+// (the ProviderConfig, its Secret) failed at the Kubernetes API server,
+// not at the provider. Forbidden is terminal (RBAC needs a person);
+// anything else is retried with backoff.
+const ReasonKubernetesAPIError = "KubernetesAPIError"
 
 // ProviderConfig reasons beyond the shared ones.
 const (

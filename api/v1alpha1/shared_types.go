@@ -1,11 +1,16 @@
 package v1alpha1
 
+import "time"
+
 // Names fixed by the public contract (API.md). They live with the API types
 // because users type them and other tools (backups, GitOps) match on them.
 const (
 	// Finalizer holds a Collaborator until its provider-side delete ran.
 	Finalizer = "collab.dev/finalizer"
-	// InUseFinalizer holds a ProviderConfig while Collaborators reference it.
+	// InUseFinalizer holds a ProviderConfig while Collaborators reference
+	// it, and the ProviderConfig's credentials Secret while such a
+	// ProviderConfig is in use, so a pending delete never loses what it
+	// needs to reach the provider.
 	InUseFinalizer = "collab.dev/in-use"
 	// ExternalIDAnnotation records the provider's id of a collaborator once
 	// known; an object carrying it is adopted rather than created again.
@@ -81,4 +86,18 @@ func (s *ProviderConfigSpec) Endpoint() (e Endpoint, ok bool) {
 		return Endpoint{ProviderWebTranslateIt, s.WebTranslateIt.BaseURL, s.WebTranslateIt.CredentialsSecretRef.Name}, true
 	}
 	return Endpoint{}, false
+}
+
+// DefaultSyncInterval is the syncInterval of a ProviderConfig that leaves
+// it unset. The API server defaults the field, so this covers only objects
+// that bypassed defaulting; it is the one place the default is computed.
+const DefaultSyncInterval = 10 * time.Minute
+
+// SyncIntervalOrDefault is how often a Ready Collaborator using this
+// ProviderConfig is read again.
+func (s *ProviderConfigSpec) SyncIntervalOrDefault() time.Duration {
+	if s.SyncInterval != nil && s.SyncInterval.Duration > 0 {
+		return s.SyncInterval.Duration
+	}
+	return DefaultSyncInterval
 }

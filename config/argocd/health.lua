@@ -7,11 +7,15 @@
 --   1. status.observedGeneration differs from metadata.generation
 --      -> Progressing: the operator has not yet acted on the latest spec,
 --      so whatever the conditions say describes an older spec.
---   2. Stalled=True  -> Degraded: only a change by a person can help
---      (CredentialsInvalid, Rejected, ProviderMismatch).
---   3. Ready=True    -> Healthy (Available, DeleteOnly).
---   4. anything else -> Progressing, with the Reconciling (else Ready)
---      message, which says what the operator is waiting for or retrying.
+--   2. Reconciling=True -> Progressing, with its message, which says what
+--      the operator is doing or retrying (a ProviderConfig being deleted
+--      while in use is Reconciling=True InUse yet still Ready=True).
+--   3. Stalled=True  -> Degraded: only a change by a person can help
+--      (CredentialsInvalid, Rejected, ProviderMismatch, BaseURLNotAllowed).
+--   4. Ready=True    -> Healthy (Available, DeleteOnly).
+--   5. anything else -> Progressing, with the Ready message.
+-- This is kstatus' order (observedGeneration, Reconciling, Stalled, Ready),
+-- so Argo CD and Flux always agree.
 --
 -- Argo CD runs health scripts with only the base, table, package and a safe
 -- os library loaded: no string library, so this script uses none.
@@ -57,6 +61,13 @@ if status == nil or status.observedGeneration == nil or status.observedGeneratio
   return hs
 end
 
+local reconciling = condition(status.conditions, "Reconciling")
+if reconciling ~= nil and reconciling.status == "True" then
+  hs.status = "Progressing"
+  hs.message = describe(reconciling)
+  return hs
+end
+
 local stalled = condition(status.conditions, "Stalled")
 if stalled ~= nil and stalled.status == "True" then
   hs.status = "Degraded"
@@ -72,12 +83,7 @@ if ready ~= nil and ready.status == "True" then
 end
 
 hs.status = "Progressing"
-local reconciling = condition(status.conditions, "Reconciling")
-if reconciling ~= nil and reconciling.status == "True" then
-  hs.message = describe(reconciling)
-else
-  hs.message = describe(ready)
-end
+hs.message = describe(ready)
 if hs.message == nil then
   hs.message = "Waiting for the operator to report Ready"
 end

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -29,10 +30,6 @@ import (
 
 // Defaults for CollaboratorReconciler's tunables.
 const (
-	// DefaultSyncInterval applies when a ProviderConfig leaves syncInterval
-	// unset (the API server defaults it, so this covers only objects that
-	// bypassed defaulting).
-	DefaultSyncInterval = 10 * time.Minute
 	// DefaultSlowRetry is how often terminal failures are retried when
 	// nothing changes.
 	DefaultSlowRetry = 10 * time.Minute
@@ -41,9 +38,11 @@ const (
 	DefaultRetryBase = time.Second
 	// DefaultRetryMax caps the exponential backoff of transient failures.
 	DefaultRetryMax = 5 * time.Minute
-	// criticalWriteTimeout bounds writes that must finish even while the
-	// manager stops (see recordExternalID).
-	criticalWriteTimeout = 15 * time.Second
+	// CriticalWriteTimeout bounds writes that must finish even while the
+	// manager stops (see recordExternalID). The manager's graceful shutdown
+	// timeout must exceed the provider timeout plus this, so that a create
+	// that has started always gets its id recorded.
+	CriticalWriteTimeout = 15 * time.Second
 )
 
 // Event reasons, for `kubectl describe` and `kubectl get events`.
@@ -74,7 +73,7 @@ type CollaboratorReconciler struct {
 // +kubebuilder:rbac:groups=collab.dev,resources=collaborators/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=collab.dev,resources=collaborators/finalizers,verbs=update
 // +kubebuilder:rbac:groups=collab.dev,resources=providerconfigs,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile runs one pass for one Collaborator. Status is written once, at
@@ -121,10 +120,22 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		}
 	}
 
-	pcl, syncInterval, err := r.connect(ctx, c)
+	conn, err := r.connect(ctx, c)
 	if err != nil {
-		return r.fail(ctx, c, "Cannot reach the provider", err)
+		// Nothing was learnt about the provider: like a failed read.
+		return r.fail(ctx, c, "Cannot use the ProviderConfig", err, true)
 	}
+	// Before anything that grants access, the credentials a later revoke
+	// needs are held against deletion.
+	if err := holdCredentials(ctx, r.Client, conn); err != nil {
+		if apierrors.IsConflict(err) {
+			// Another reconciler changed the object's finalizers at the
+			// same moment: nothing failed, look again shortly.
+			return r.retry.pending(c), nil
+		}
+		return r.fail(ctx, c, "Cannot hold the credentials for a later delete", err, true)
+	}
+	pcl := conn.client
 
 	obs, err := pcl.Observe(ctx, c)
 	if errors.Is(err, provider.ErrUnsupported) {
@@ -137,7 +148,9 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		return ctrl.Result{}, nil
 	}
 	if err != nil {
-		return r.fail(ctx, c, "Reading the collaborator failed", err)
+		// A failed read says nothing new about the provider: a Ready
+		// object stays Ready as last observed.
+		return r.fail(ctx, c, "Reading the collaborator failed", err, true)
 	}
 
 	// Found at the provider before this object ever synced: someone made
@@ -154,7 +167,7 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		// timeout still bounds it.
 		created, err := pcl.Create(context.WithoutCancel(ctx), c)
 		if err != nil {
-			return r.fail(ctx, c, "Creating the collaborator failed", err)
+			return r.fail(ctx, c, "Creating the collaborator failed", err, false)
 		}
 		if err := r.recordExternalID(ctx, c, created.ExternalID); err != nil {
 			return ctrl.Result{}, err
@@ -165,7 +178,7 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 			return ctrl.Result{}, err
 		}
 		if err := pcl.Update(ctx, c); err != nil {
-			return r.fail(ctx, c, "Updating the collaborator failed", err)
+			return r.fail(ctx, c, "Updating the collaborator failed", err, false)
 		}
 		r.event(c, corev1.EventTypeNormal, eventUpdated, "Update", "Changed the collaborator at %s to match the spec", c.Spec.ProviderName())
 	default:
@@ -179,7 +192,7 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		// Status comes from the provider's own record, and a write is
 		// only done when the provider shows it.
 		if obs, err = pcl.Observe(ctx, c); err != nil {
-			return r.fail(ctx, c, "Reading the collaborator back failed", err)
+			return r.fail(ctx, c, "Reading the collaborator back failed", err, false)
 		}
 		if !obs.Exists || !obs.UpToDate {
 			log.V(1).Info("Provider does not show the write yet", "exists", obs.Exists, "upToDate", obs.UpToDate)
@@ -193,7 +206,7 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		c.Spec.ProviderName()+" holds the collaborator as specified", "The last read of "+c.Spec.ProviderName()+" succeeded")
 	c.Status.LastSyncTime = now()
 	r.retry.succeeded(c)
-	return ctrl.Result{RequeueAfter: jitter(syncInterval)}, nil
+	return ctrl.Result{RequeueAfter: jitter(conn.pc.Spec.SyncIntervalOrDefault())}, nil
 }
 
 // reconcileDelete runs the provider's delete (or, with Orphan, does not)
@@ -207,17 +220,20 @@ func (r *CollaboratorReconciler) reconcileDelete(ctx context.Context, c *collabv
 		return ctrl.Result{}, r.release(ctx, c, st)
 	}
 
-	pcl, _, err := r.connect(ctx, c)
+	conn, err := r.connect(ctx, c)
 	if err != nil {
 		var se *setupError
-		if errors.As(err, &se) && se.reason == collabv1alpha1.ReasonProviderConfigNotFound && neverReachedProvider(c) {
+		if errors.As(err, &se) && neverReachedProvider(c) {
 			// Nothing can exist at the provider: this object never got
-			// as far as talking to it.
+			// as far as talking to it (no ProviderConfig, Secret or keys,
+			// another provider's ProviderConfig, a base URL not allowed).
+			r.event(c, corev1.EventTypeNormal, eventDeleted, "Delete",
+				"Released without calling the provider: this object never reached it (%s)", se.reason)
 			return ctrl.Result{}, r.release(ctx, c, st)
 		}
 		return r.failDelete(ctx, c, err)
 	}
-	if err := pcl.Delete(ctx, c); err != nil && !provider.IsNotFound(err) {
+	if err := conn.client.Delete(ctx, c); err != nil && !provider.IsNotFound(err) {
 		return r.failDelete(ctx, c, err)
 	}
 	r.event(c, corev1.EventTypeNormal, eventDeleted, "Delete", "Removed the collaborator at %s", c.Spec.ProviderName())
@@ -226,40 +242,34 @@ func (r *CollaboratorReconciler) reconcileDelete(ctx context.Context, c *collabv
 
 // connect resolves the Collaborator's ProviderConfig, checks that it is for
 // the same provider, and builds a client with its credentials.
-func (r *CollaboratorReconciler) connect(ctx context.Context, c *collabv1alpha1.Collaborator) (provider.Client, time.Duration, error) {
+func (r *CollaboratorReconciler) connect(ctx context.Context, c *collabv1alpha1.Collaborator) (*connection, error) {
 	k := r.connector()
 	pc, err := k.providerConfig(ctx, c.Namespace, c.Spec.ProviderConfigRef.Name)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if ep, ok := pc.Spec.Endpoint(); ok && ep.Provider != c.Spec.ProviderName() {
-		return nil, 0, &setupError{
+		return nil, &setupError{
 			reason: collabv1alpha1.ReasonProviderMismatch,
 			message: fmt.Sprintf("ProviderConfig %q configures %s but this Collaborator has a %s block",
 				pc.Name, ep.Provider, c.Spec.ProviderName()),
 			terminal: true,
 		}
 	}
-	pcl, _, err := k.connect(ctx, pc)
-	if err != nil {
-		return nil, 0, err
-	}
-	interval := DefaultSyncInterval
-	if pc.Spec.SyncInterval != nil && pc.Spec.SyncInterval.Duration > 0 {
-		interval = pc.Spec.SyncInterval.Duration
-	}
-	return pcl, interval, nil
+	return k.connect(ctx, pc)
 }
 
-// fail records a failed create, read or update and picks the retry.
-func (r *CollaboratorReconciler) fail(ctx context.Context, c *collabv1alpha1.Collaborator, what string, err error) (ctrl.Result, error) {
+// fail records a failed step and picks the retry. readOnly says that the
+// step was a read: a failed periodic re-read of a Ready collaborator says
+// nothing new about the provider's state, so Ready stays as last observed.
+// Any other failure drops Ready: once a read has shown the provider differs
+// from the spec, or a new generation is being applied, a failed write must
+// never leave Ready=True.
+func (r *CollaboratorReconciler) fail(ctx context.Context, c *collabv1alpha1.Collaborator, what string, err error, readOnly bool) (ctrl.Result, error) {
 	f := classify(err)
 	msg := fmt.Sprintf("%s: %v. %s", what, err, advice(f.reason))
-	// A failed periodic re-read of a Ready collaborator says nothing new
-	// about the provider's state, so Ready stays as last observed; a
-	// failed apply of a new generation never leaves Ready=True.
 	ready := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionReady)
-	periodic := ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == c.Generation
+	periodic := readOnly && ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == c.Generation
 	markFailure(&c.Status.Conditions, c.Generation, f, f.reason, msg, periodic)
 	logf.FromContext(ctx).Info("Reconcile failed", "reason", f.reason, "terminal", f.terminal, "error", err.Error())
 	r.event(c, corev1.EventTypeWarning, eventFailed, "Reconcile", "%s", msg)
@@ -301,7 +311,7 @@ func (r *CollaboratorReconciler) recordExternalID(ctx context.Context, c *collab
 	}
 	base := c.DeepCopy()
 	metav1.SetMetaDataAnnotation(&c.ObjectMeta, collabv1alpha1.ExternalIDAnnotation, id)
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), criticalWriteTimeout)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CriticalWriteTimeout)
 	defer cancel()
 	if err := r.Client.Patch(wctx, c, client.MergeFrom(base)); err != nil {
 		return fmt.Errorf("recording external id %q: %w", id, err)
@@ -400,7 +410,11 @@ func (r *CollaboratorReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 func (r *CollaboratorReconciler) collaboratorsOfProviderConfig(ctx context.Context, o client.Object) []reconcile.Request {
-	return collaboratorsUsing(ctx, r.Client, o.GetNamespace(), o.GetName())
+	reqs, err := collaboratorsUsing(ctx, r.Client, o.GetNamespace(), o.GetName())
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "Listing Collaborators of a ProviderConfig failed", "providerConfig", o.GetName())
+	}
+	return reqs
 }
 
 func (r *CollaboratorReconciler) collaboratorsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
@@ -411,23 +425,23 @@ func (r *CollaboratorReconciler) collaboratorsOfSecret(ctx context.Context, o cl
 	}
 	var reqs []reconcile.Request
 	for i := range pcs.Items {
-		reqs = append(reqs, collaboratorsUsing(ctx, r.Client, pcs.Items[i].Namespace, pcs.Items[i].Name)...)
+		reqs = append(reqs, r.collaboratorsOfProviderConfig(ctx, &pcs.Items[i])...)
 	}
 	return reqs
 }
 
 // collaboratorsUsing lists the Collaborators that reference a ProviderConfig.
-func collaboratorsUsing(ctx context.Context, cl client.Reader, namespace, name string) []reconcile.Request {
+// Callers that decide on finalizers must treat an error as "in use".
+func collaboratorsUsing(ctx context.Context, cl client.Reader, namespace, name string) ([]reconcile.Request, error) {
 	list := &collabv1alpha1.CollaboratorList{}
 	if err := cl.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{indexProviderConfigRef: name}); err != nil {
-		logf.FromContext(ctx).Error(err, "Listing Collaborators of a ProviderConfig failed", "providerConfig", name)
-		return nil
+		return nil, fmt.Errorf("listing Collaborators of ProviderConfig %s/%s: %w", namespace, name, err)
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))
 	for i := range list.Items {
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
-	return reqs
+	return reqs, nil
 }
 
 // providerConfigChanged passes ProviderConfig events that can change a

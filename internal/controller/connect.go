@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
@@ -26,6 +27,10 @@ type Options struct {
 	SecretReader client.Reader
 	// Providers builds provider clients; controllers never import a provider.
 	Providers *provider.Registry
+	// AllowedURLs are the base URLs credentials may be sent to
+	// (--allowed-provider-urls). Nil allows none: a manager must say where
+	// its credentials may go.
+	AllowedURLs *provider.URLAllowList
 
 	// SlowRetry is the retry interval of terminal failures.
 	SlowRetry time.Duration
@@ -36,7 +41,7 @@ type Options struct {
 
 // connector builds the connector both reconcilers resolve credentials with.
 func (o *Options) connector() *connector {
-	return &connector{client: o.Client, secrets: o.SecretReader, providers: o.Providers}
+	return &connector{client: o.Client, secrets: o.SecretReader, providers: o.Providers, allowed: o.AllowedURLs}
 }
 
 // setupError is a failure before any talk with the provider: the
@@ -60,6 +65,16 @@ type connector struct {
 	// Options.SecretReader).
 	secrets   client.Reader
 	providers *provider.Registry
+	allowed   *provider.URLAllowList
+}
+
+// connection is a ready provider client and the objects it was built from,
+// which a pending delete needs to keep.
+type connection struct {
+	client   provider.Client
+	pc       *collabv1alpha1.ProviderConfig
+	secret   *corev1.Secret
+	endpoint collabv1alpha1.Endpoint
 }
 
 // providerConfig fetches the named ProviderConfig from the namespace.
@@ -78,37 +93,116 @@ func (k *connector) providerConfig(ctx context.Context, namespace, name string) 
 	return pc, nil
 }
 
-// connect reads the ProviderConfig's Secret and builds a client for it.
-func (k *connector) connect(ctx context.Context, pc *collabv1alpha1.ProviderConfig) (provider.Client, collabv1alpha1.Endpoint, error) {
+// connect checks the ProviderConfig's base URL against the allow-list,
+// reads its Secret and builds a client for it. No credential is read
+// before the base URL is known to be allowed.
+func (k *connector) connect(ctx context.Context, pc *collabv1alpha1.ProviderConfig) (*connection, error) {
 	ep, ok := pc.Spec.Endpoint()
 	if !ok {
-		return nil, ep, &setupError{
+		return nil, &setupError{
 			reason:   collabv1alpha1.ReasonCredentialsInvalid,
 			message:  fmt.Sprintf("ProviderConfig %q configures no provider", pc.Name),
 			terminal: true,
 		}
 	}
+	if err := k.checkBaseURL(pc, ep); err != nil {
+		return nil, err
+	}
 	secret := &corev1.Secret{}
 	err := k.secrets.Get(ctx, types.NamespacedName{Namespace: pc.Namespace, Name: ep.SecretName}, secret)
 	if apierrors.IsNotFound(err) {
-		return nil, ep, &setupError{
+		return nil, &setupError{
 			reason: collabv1alpha1.ReasonSecretNotFound,
 			message: fmt.Sprintf("Secret %q named by ProviderConfig %q not found in namespace %q; create it, the operator retries",
 				ep.SecretName, pc.Name, pc.Namespace),
 		}
 	}
 	if err != nil {
-		return nil, ep, fmt.Errorf("reading Secret %s/%s: %w", pc.Namespace, ep.SecretName, err)
+		return nil, fmt.Errorf("reading Secret %s/%s: %w", pc.Namespace, ep.SecretName, err)
 	}
 	pcl, err := k.providers.New(ep.Provider, provider.Config{BaseURL: ep.BaseURL, Credentials: provider.Credentials(secret.Data)})
 	if err != nil {
 		// Factories check only the Secret's shape, never the provider, so a
 		// failure here is for a person to fix in the Secret.
-		return nil, ep, &setupError{
+		return nil, &setupError{
 			reason:   collabv1alpha1.ReasonCredentialsInvalid,
 			message:  fmt.Sprintf("Secret %q of ProviderConfig %q is unusable: %v", ep.SecretName, pc.Name, err),
 			terminal: true,
 		}
 	}
-	return pcl, ep, nil
+	return &connection{client: pcl, pc: pc, secret: secret, endpoint: ep}, nil
+}
+
+// checkBaseURL refuses a base URL the manager may not send credentials to.
+func (k *connector) checkBaseURL(pc *collabv1alpha1.ProviderConfig, ep collabv1alpha1.Endpoint) error {
+	base := ep.BaseURL
+	if base == "" {
+		// The API server defaults baseURL; an empty one bypassed defaulting
+		// and the provider client would use its documented host.
+		return nil
+	}
+	if k.allowed != nil && k.allowed.Allows(base) {
+		return nil
+	}
+	allowed := "none"
+	if k.allowed != nil {
+		allowed = k.allowed.String()
+	}
+	return &setupError{
+		reason: collabv1alpha1.ReasonBaseURLNotAllowed,
+		message: fmt.Sprintf("ProviderConfig %q: baseURL %q is not allowed by the manager's --allowed-provider-urls (%s), "+
+			"so no credential is sent to it; use the provider's documented https URL, or ask the operator's administrators "+
+			"to add this one to --allowed-provider-urls", pc.Name, base, allowed),
+		terminal: true,
+	}
+}
+
+// holdCredentials puts the in-use finalizer on the ProviderConfig and its
+// Secret before the first provider write, so that whatever is deleted
+// first, the delete that revokes this access can still log in. A
+// terminating object cannot gain a finalizer; then nothing new is granted.
+func holdCredentials(ctx context.Context, cl client.Client, conn *connection) error {
+	for _, o := range []client.Object{conn.pc, conn.secret} {
+		if controllerutil.ContainsFinalizer(o, collabv1alpha1.InUseFinalizer) {
+			continue
+		}
+		if !o.GetDeletionTimestamp().IsZero() {
+			reason := collabv1alpha1.ReasonProviderConfigNotFound
+			if _, ok := o.(*corev1.Secret); ok {
+				reason = collabv1alpha1.ReasonSecretNotFound
+			}
+			return &setupError{reason: reason, message: fmt.Sprintf(
+				"%s %q is being deleted; no access is granted through credentials that are going away",
+				kindOf(o), o.GetName())}
+		}
+		if err := patchFinalizer(ctx, cl, o, true); err != nil {
+			return fmt.Errorf("holding %s %s/%s for pending deletes: %w", kindOf(o), o.GetNamespace(), o.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// patchFinalizer adds or removes the in-use finalizer with an optimistic
+// lock, so a concurrent change of the list is retried, never overwritten.
+func patchFinalizer(ctx context.Context, cl client.Client, o client.Object, hold bool) error {
+	base, ok := o.DeepCopyObject().(client.Object)
+	if !ok {
+		return fmt.Errorf("copying %T", o)
+	}
+	if hold {
+		controllerutil.AddFinalizer(o, collabv1alpha1.InUseFinalizer)
+	} else {
+		controllerutil.RemoveFinalizer(o, collabv1alpha1.InUseFinalizer)
+	}
+	return cl.Patch(ctx, o, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+}
+
+// kindOf names an object's kind for messages.
+func kindOf(o client.Object) string {
+	switch o.(type) {
+	case *collabv1alpha1.ProviderConfig:
+		return "ProviderConfig"
+	default:
+		return "Secret"
+	}
 }

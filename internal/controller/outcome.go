@@ -4,7 +4,9 @@ import (
 	"errors"
 	"math/rand/v2"
 	"time"
+	"unicode/utf8"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
@@ -34,6 +36,13 @@ func classify(err error) failure {
 	if errors.As(err, &se) {
 		return failure{reason: se.reason, terminal: se.terminal, err: err}
 	}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		// The Kubernetes API server, not the provider, failed us. Only a
+		// person can grant what RBAC forbids; the rest is worth a retry.
+		return failure{reason: collabv1alpha1.ReasonKubernetesAPIError,
+			terminal: apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err), err: err}
+	}
 	f := failure{err: err}
 	switch provider.ClassOf(err) {
 	case provider.ClassUnauthorized:
@@ -60,7 +69,11 @@ func advice(reason string) string {
 	case collabv1alpha1.ReasonProviderMismatch:
 		return "Point providerConfigRef at a ProviderConfig of the same provider."
 	case collabv1alpha1.ReasonRateLimited:
-		return "Retrying after the wait the provider asked for."
+		return "Retrying after the wait the provider asked for, or with backoff when it named none."
+	case collabv1alpha1.ReasonBaseURLNotAllowed:
+		return "Fix the ProviderConfig's baseURL or the manager's --allowed-provider-urls; the operator retries as soon as the ProviderConfig changes."
+	case collabv1alpha1.ReasonKubernetesAPIError:
+		return "Check the manager's RBAC and the API server; the operator retries."
 	default:
 		return "Retrying with backoff."
 	}
@@ -109,8 +122,11 @@ func (p *retryPolicy) failed(obj client.Object, f failure) ctrl.Result {
 	case f.terminal:
 		p.backoff.Forget(req)
 		return ctrl.Result{RequeueAfter: p.slow}
-	case f.reason == collabv1alpha1.ReasonRateLimited:
-		return ctrl.Result{RequeueAfter: max(f.retryAfter, time.Second)}
+	case f.reason == collabv1alpha1.ReasonRateLimited && f.retryAfter > 0:
+		// The provider's own wait, counted as a failure for the backoff
+		// so that a limit that keeps coming grows the next wait.
+		d := p.backoff.When(req)
+		return ctrl.Result{RequeueAfter: max(f.retryAfter, d)}
 	default:
 		return ctrl.Result{RequeueAfter: p.backoff.When(req)}
 	}
@@ -141,7 +157,7 @@ func setCondition(conds *[]metav1.Condition, gen int64, typ string, status metav
 // providers without a read or a credentials check there was none.
 func markHealthy(conds *[]metav1.Condition, gen int64, reason, msg, syncedMsg string) {
 	setCondition(conds, gen, collabv1alpha1.ConditionReady, metav1.ConditionTrue, reason, msg)
-	setCondition(conds, gen, collabv1alpha1.ConditionSynced, metav1.ConditionTrue, collabv1alpha1.ReasonSynced, syncedMsg)
+	setCondition(conds, gen, collabv1alpha1.ConditionSynced, metav1.ConditionTrue, collabv1alpha1.ReasonReconcileSuccess, syncedMsg)
 	meta.RemoveStatusCondition(conds, collabv1alpha1.ConditionReconciling)
 	meta.RemoveStatusCondition(conds, collabv1alpha1.ConditionStalled)
 }
@@ -157,6 +173,7 @@ func markProgress(conds *[]metav1.Condition, gen int64, readyStatus metav1.Condi
 // the failure's kind. Ready is set to readyReason unless keepReady is set
 // (a failed periodic re-read leaves Ready as last observed).
 func markFailure(conds *[]metav1.Condition, gen int64, f failure, readyReason, msg string, keepReady bool) {
+	msg = capMessage(msg)
 	setCondition(conds, gen, collabv1alpha1.ConditionSynced, metav1.ConditionFalse, f.reason, msg)
 	if keepReady {
 		return
@@ -169,6 +186,22 @@ func markFailure(conds *[]metav1.Condition, gen int64, f failure, readyReason, m
 	}
 	setCondition(conds, gen, collabv1alpha1.ConditionReconciling, metav1.ConditionTrue, f.reason, msg)
 	meta.RemoveStatusCondition(conds, collabv1alpha1.ConditionStalled)
+}
+
+// maxMessage caps a condition message: it carries provider text, which a
+// misbehaving or hostile server controls, and every status write and
+// `kubectl describe` repeats it.
+const maxMessage = 1024
+
+func capMessage(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "…"
 }
 
 // jitter spreads periodic re-reads by up to a tenth of the interval, so

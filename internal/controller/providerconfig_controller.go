@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -66,8 +68,27 @@ func (r *ProviderConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}()
 	gen := pc.Generation
 
-	users := collaboratorsUsing(ctx, r.Client, pc.Namespace, pc.Name)
+	// A new ProviderConfig must never read as healthy (kstatus calls an
+	// object without conditions Current), so its first pass says "in
+	// progress" before the credentials check, which can take a while.
+	if meta.FindStatusCondition(pc.Status.Conditions, collabv1alpha1.ConditionReady) == nil && pc.DeletionTimestamp.IsZero() {
+		markProgress(&pc.Status.Conditions, gen, metav1.ConditionUnknown, collabv1alpha1.ReasonCreating,
+			"Checking the credentials")
+		if err := st.write(ctx, pc); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	users, err := collaboratorsUsing(ctx, r.Client, pc.Namespace, pc.Name)
+	if err != nil {
+		// Never read a failed List as "unused": that would drop the
+		// finalizer that keeps pending deletes able to log in.
+		return ctrl.Result{}, err
+	}
 	if err := r.syncFinalizer(ctx, pc, len(users) > 0); err != nil {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
 		return ctrl.Result{}, err
 	}
 	if !pc.DeletionTimestamp.IsZero() {
@@ -80,18 +101,21 @@ func (r *ProviderConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return ctrl.Result{}, nil
 	}
 
-	k := r.connector()
-	pcl, ep, err := k.connect(ctx, pc)
+	conn, err := r.connector().connect(ctx, pc)
 	if err == nil {
-		err = r.check(ctx, pcl)
+		err = r.check(ctx, conn.client)
 	}
 	if err != nil {
 		f := classify(err)
 		msg := fmt.Sprintf("%v. %s", err, advice(f.reason))
-		markFailure(&pc.Status.Conditions, gen, f, f.reason, msg, false)
+		// A rate limit says nothing about the credentials: flipping Ready
+		// would requeue every Collaborator of this ProviderConfig into the
+		// same limit.
+		markFailure(&pc.Status.Conditions, gen, f, f.reason, msg, f.reason == collabv1alpha1.ReasonRateLimited && isReady(pc.Status.Conditions, gen))
 		logf.FromContext(ctx).Info("ProviderConfig not usable", "reason", f.reason, "error", err.Error())
 		return r.retry.failed(pc, f), nil
 	}
+	pcl, ep := conn.client, conn.endpoint
 	msg := fmt.Sprintf("Secret %q holds the %s credentials", ep.SecretName, ep.Provider)
 	synced := ep.Provider + " accepted the credentials"
 	if _, ok := pcl.(provider.Authenticator); ok {
@@ -102,11 +126,13 @@ func (r *ProviderConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	markHealthy(&pc.Status.Conditions, gen, collabv1alpha1.ReasonAvailable, msg, synced)
 	r.retry.succeeded(pc)
-	interval := DefaultSyncInterval
-	if pc.Spec.SyncInterval != nil && pc.Spec.SyncInterval.Duration > 0 {
-		interval = pc.Spec.SyncInterval.Duration
-	}
-	return ctrl.Result{RequeueAfter: jitter(interval)}, nil
+	return ctrl.Result{RequeueAfter: jitter(pc.Spec.SyncIntervalOrDefault())}, nil
+}
+
+// isReady reports Ready=True for generation gen.
+func isReady(conds []metav1.Condition, gen int64) bool {
+	c := meta.FindStatusCondition(conds, collabv1alpha1.ConditionReady)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == gen
 }
 
 // check asks the provider to accept the credentials, where it can.

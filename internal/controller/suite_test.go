@@ -26,8 +26,11 @@ import (
 )
 
 var (
-	testCfg    *rest.Config
-	testScheme = testenv.Scheme()
+	// loopbackOnly lets the test simulators, on http://127.0.0.1, receive
+	// credentials, as --allowed-provider-urls=http://127.0.0.1 does.
+	loopbackOnly = mustAllowList("http://127.0.0.1")
+	testCfg      *rest.Config
+	testScheme   = testenv.Scheme()
 	// k8s reads and writes straight to the API server, never through a
 	// manager's cache, so assertions see what users see.
 	k8s client.Client
@@ -62,6 +65,9 @@ func runSuite(m *testing.M) int {
 // that failure paths resolve in seconds.
 type managerOptions struct {
 	slowRetry time.Duration
+	// alsoWatch are namespaces the manager sees besides the test's own,
+	// for tests of two tenants on one manager.
+	alsoWatch []string
 }
 
 // startManager runs the two reconcilers in a manager that sees only ns, so
@@ -69,13 +75,20 @@ type managerOptions struct {
 // manager. The returned function stops it and waits until it has.
 func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOptions) (stop func()) {
 	t.Helper()
+	watched := map[string]cache.Config{ns: {}}
+	for _, other := range o.alsoWatch {
+		watched[other] = cache.Config{}
+	}
 	mgr, err := ctrl.NewManager(testCfg, ctrl.Options{
 		Scheme:                 testScheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
-		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		Cache: cache.Options{
+			DefaultNamespaces: watched,
+			DefaultTransform:  StripCachedObject(),
+		},
+		Client:     client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
 		t.Fatalf("creating manager: %v", err)
@@ -91,12 +104,16 @@ func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOpti
 	opts := Options{
 		Client: mgr.GetClient(), SecretReader: mgr.GetAPIReader(), Providers: reg,
 		SlowRetry: slow, RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
+		AllowedURLs: loopbackOnly,
 	}
 	rec := mgr.GetEventRecorder("collaborator-operator")
 	if err := (&CollaboratorReconciler{Options: opts, Recorder: rec, MaxConcurrentReconciles: 4}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	if err := (&ProviderConfigReconciler{Options: opts}).SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&SecretReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -155,4 +172,12 @@ func consistently(t *testing.T, d time.Duration, cond func() error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+func mustAllowList(list string) *provider.URLAllowList {
+	a, err := provider.ParseURLAllowList(list)
+	if err != nil {
+		panic(err)
+	}
+	return a
 }

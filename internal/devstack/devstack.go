@@ -249,6 +249,10 @@ type ManagerOptions struct {
 	Timeout time.Duration
 }
 
+// LoopbackProviderURLs is the --allowed-provider-urls of a manager that
+// talks to the local simulators.
+const LoopbackProviderURLs = "http://127.0.0.1"
+
 // StartManager runs the manager against the stack's API server, with its
 // health probes on a free loopback port and metrics off (nothing scrapes
 // them here, and a fixed port would clash between concurrent runs), and
@@ -265,6 +269,9 @@ func (s *Stack) StartManager(ctx context.Context, opts ManagerOptions) (*Process
 		"--health-probe-bind-address=" + probe,
 		"--metrics-bind-address=0",
 		"--leader-elect=false",
+		// The simulators listen on loopback http; the manager sends
+		// credentials only where this flag allows.
+		"--allowed-provider-urls=" + LoopbackProviderURLs,
 	}, opts.ExtraArgs...)
 	p, err := s.Start("manager", opts.Binary, args, []string{"KUBECONFIG=" + s.Kubeconfig})
 	if err != nil {

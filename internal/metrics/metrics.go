@@ -157,18 +157,3 @@ func (i *instrumentedAuthenticator) Authenticate(ctx context.Context) error {
 	i.observe(OpAuthenticate, start, err)
 	return err
 }
-
-// InstrumentFactory wraps a provider.Factory so that every Client it builds
-// is instrumented; this is the one-line way to instrument a whole
-// provider.Registry at start-up:
-//
-//	reg.Register(name, metrics.InstrumentFactory(name, factory))
-func InstrumentFactory(providerName string, f provider.Factory) provider.Factory {
-	return func(cfg provider.Config) (provider.Client, error) {
-		c, err := f(cfg)
-		if err != nil {
-			return nil, err
-		}
-		return Instrument(providerName, c), nil
-	}
-}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -150,25 +149,5 @@ func TestInstrumentPreservesAuthenticatorOnlyWhenWrappedHasIt(t *testing.T) {
 	_ = wrapped.Delete(context.Background(), &collabv1alpha1.Collaborator{})
 	if got := count(prov, OpDelete, OutcomeSuccess); got != 1 {
 		t.Errorf("delete/success counted %v, want 1", got)
-	}
-}
-
-func TestInstrumentFactory(t *testing.T) {
-	const prov = "TestFactory"
-	f := InstrumentFactory(prov, func(provider.Config) (provider.Client, error) { return &fakeAuthClient{}, nil })
-	c, err := f(provider.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := c.(provider.Authenticator); !ok {
-		t.Error("factory-built client lost provider.Authenticator")
-	}
-	_, _ = c.Observe(context.Background(), &collabv1alpha1.Collaborator{})
-	if got := count(prov, OpObserve, OutcomeSuccess); got != 1 {
-		t.Errorf("observe/success counted %v, want 1", got)
-	}
-	broken := InstrumentFactory(prov, func(provider.Config) (provider.Client, error) { return nil, errors.New("missing key") })
-	if _, err := broken(provider.Config{}); err == nil || !strings.Contains(err.Error(), "missing key") {
-		t.Errorf("factory error %v; want the wrapped factory's error", err)
 	}
 }

@@ -6,6 +6,12 @@ package provider
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 )
@@ -61,4 +67,35 @@ type Config struct {
 	BaseURL string
 	// Credentials are the Secret's data.
 	Credentials Credentials
+}
+
+// fingerprintKey keys Fingerprint's hash. It is drawn once per process, so
+// a fingerprint means nothing outside this manager and cannot be used to
+// test guesses of a token offline.
+var fingerprintKey = func() []byte {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic("provider: reading random bytes for the credential fingerprint key: " + err.Error())
+	}
+	return k
+}()
+
+// Fingerprint identifies these credentials without revealing them: an
+// HMAC-SHA256, under a per-process random key, of every key and value.
+// Every cache or coalesced request of a provider includes it in its key, so
+// an answer fetched with one set of credentials, a 401 included, is never
+// served to a caller holding another.
+func (c Credentials) Fingerprint() string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := hmac.New(sha256.New, fingerprintKey)
+	for _, k := range keys {
+		// Length-prefixed, so that no two different maps hash alike.
+		_, _ = fmt.Fprintf(h, "%d:%s%d:", len(k), k, len(c[k]))
+		_, _ = h.Write(c[k])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }

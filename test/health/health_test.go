@@ -247,7 +247,7 @@ func TestCollaboratorHealth(t *testing.T) {
 				c.Status.Conditions = []metav1.Condition{
 					cond(cv1.ConditionReady, metav1.ConditionTrue, cv1.ReasonAvailable,
 						"AppHarbor holds the collaborator as specified"),
-					cond(cv1.ConditionSynced, metav1.ConditionTrue, cv1.ReasonSynced, "Read from AppHarbor"),
+					cond(cv1.ConditionSynced, metav1.ConditionTrue, cv1.ReasonReconcileSuccess, "Read from AppHarbor"),
 				}
 			},
 			wantArgo:    "Healthy",
@@ -363,6 +363,41 @@ func TestProviderConfigHealth(t *testing.T) {
 			},
 			wantArgo:    "Degraded",
 			wantMessage: "CredentialsInvalid: QuantConnect refused the credentials",
+			wantKStatus: status.FailedStatus,
+		},
+		{
+			// Being deleted while Collaborators still use it: Ready stays
+			// True, but the deletion is work under way for both tools.
+			name: "deleting-in-use",
+			conditions: []metav1.Condition{
+				cond(cv1.ConditionReady, metav1.ConditionTrue, cv1.ReasonAvailable,
+					"QuantConnect accepted the credentials"),
+				cond(cv1.ConditionReconciling, metav1.ConditionTrue, cv1.ReasonInUse,
+					"Deletion waits until no Collaborator uses this ProviderConfig; still used by mia"),
+			},
+			wantArgo:    "Progressing",
+			wantMessage: "InUse: Deletion waits until no Collaborator uses this ProviderConfig; still used by mia",
+			wantKStatus: status.InProgressStatus,
+		},
+		{
+			// The first write of a new ProviderConfig, before its check.
+			name: "first-check",
+			conditions: []metav1.Condition{
+				cond(cv1.ConditionReady, metav1.ConditionUnknown, cv1.ReasonCreating, "Checking the credentials"),
+				cond(cv1.ConditionReconciling, metav1.ConditionTrue, cv1.ReasonCreating, "Checking the credentials"),
+			},
+			wantArgo:    "Progressing",
+			wantMessage: "Creating: Checking the credentials",
+			wantKStatus: status.InProgressStatus,
+		},
+		{
+			name: "base-url-not-allowed",
+			conditions: []metav1.Condition{
+				cond(cv1.ConditionReady, metav1.ConditionFalse, cv1.ReasonBaseURLNotAllowed, "baseURL is not allowed"),
+				cond(cv1.ConditionStalled, metav1.ConditionTrue, cv1.ReasonBaseURLNotAllowed, "baseURL is not allowed"),
+			},
+			wantArgo:    "Degraded",
+			wantMessage: "BaseURLNotAllowed: baseURL is not allowed",
 			wantKStatus: status.FailedStatus,
 		},
 	} {

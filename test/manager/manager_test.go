@@ -207,6 +207,10 @@ func TestManagerRefusesBadFlags(t *testing.T) {
 			args: []string{"--max-concurrent-reconciles=0"},
 			want: "--max-concurrent-reconciles must be at least 1",
 		},
+		"unparsable provider URL allow-list": {
+			args: []string{"--allowed-provider-urls=appharbor.com"},
+			want: "--allowed-provider-urls",
+		},
 		"zero provider timeout": {
 			args: []string{"--provider-timeout=0s"},
 			want: "--provider-timeout must be a positive duration",

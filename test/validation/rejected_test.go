@@ -245,6 +245,13 @@ providerConfigRef: {name: pc}
 webTranslateIt: {email: alice@example.com}`,
 			want: []string{"spec.webTranslateIt.email", "email is immutable"},
 		},
+		"providerConfigRef": {
+			before: specQuantConnect,
+			after: `
+providerConfigRef: {name: other-account}
+quantConnect: {projectID: 23456789, userID: mia-ai}`,
+			want: []string{"spec.providerConfigRef", "providerConfigRef is immutable", "Orphan", "collab.dev/external-id"},
+		},
 		"switch quantConnect to appHarbor": {
 			before: specQuantConnect,
 			after:  specAppHarbor,
@@ -273,12 +280,6 @@ appHarbor: {application: my-app, email: bob@example.com, role: administrator}`,
 providerConfigRef: {name: pc}
 deletionPolicy: Orphan
 webTranslateIt: {email: carol@example.com}`,
-		},
-		"providerConfigRef may change": {
-			before: specQuantConnect,
-			after: `
-providerConfigRef: {name: other-pc}
-quantConnect: {projectID: 23456789, userID: mia-ai}`,
 		},
 	}
 	ns := newNamespace(t)

@@ -2,8 +2,6 @@ package appharbor
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,8 +26,7 @@ func NewFactory(opts ...httpapi.Option) provider.Factory {
 		if err != nil {
 			return nil, err
 		}
-		sum := sha256.Sum256([]byte(token))
-		return &Client{api: api, cache: cache, tokenID: hex.EncodeToString(sum[:8])}, nil
+		return &Client{api: api, cache: cache, credentialsID: cfg.Credentials.Fingerprint()}, nil
 	}
 }
 
@@ -37,18 +34,16 @@ func NewFactory(opts ...httpapi.Option) provider.Factory {
 type Client struct {
 	api   *APIClient
 	cache *readcache.Cache[[]Collaborator]
-	// tokenID separates cache entries of different tokens, which may see
-	// different applications, without keeping the token in a key.
-	tokenID string
+	// credentialsID is the credentials' fingerprint (see
+	// provider.Credentials.Fingerprint): cache entries of different tokens,
+	// which may see different applications, never mix.
+	credentialsID string
 }
 
 var _ provider.Client = (*Client)(nil)
 
-// API returns the raw API client.
-func (c *Client) API() *APIClient { return c.api }
-
 func (c *Client) key(slug string) string {
-	return c.api.BaseURL() + "\x00" + c.tokenID + "\x00" + slug
+	return c.api.BaseURL() + "\x00" + c.credentialsID + "\x00" + slug
 }
 
 func spec(col *collabv1alpha1.Collaborator, op string) (*collabv1alpha1.AppHarborCollaborator, error) {
@@ -180,6 +175,12 @@ func (c *Client) Update(ctx context.Context, col *collabv1alpha1.Collaborator) e
 // Delete removes the collaborator; one that is gone is success. Without a
 // recorded id nothing was ever created by the operator, so there is nothing
 // it could name to delete.
+//
+// AppHarbor answers 404 both for a collaborator that is gone and for a
+// token that lost access to the application, so a 404 counts as "already
+// gone" only when a fresh read of the application's list succeeds and does
+// not hold the id. Anything else fails closed: a revocation is never
+// dropped on an answer that cannot tell.
 func (c *Client) Delete(ctx context.Context, col *collabv1alpha1.Collaborator) error {
 	s, err := spec(col, "delete collaborator")
 	if err != nil {
@@ -189,10 +190,33 @@ func (c *Client) Delete(ctx context.Context, col *collabv1alpha1.Collaborator) e
 	if id == "" {
 		return nil
 	}
+	key := c.key(s.Application)
 	err = c.api.DeleteCollaborator(ctx, s.Application, id)
-	c.cache.Invalidate(c.key(s.Application))
-	if err != nil && !provider.IsNotFound(err) {
+	c.cache.Invalidate(key)
+	if err == nil {
+		return nil
+	}
+	if !provider.IsNotFound(err) {
 		return fmt.Errorf("deleting AppHarbor collaborator %s on %s: %w", id, s.Application, err)
+	}
+	list, listErr := c.cache.Refresh(ctx, key, func(ctx context.Context) ([]Collaborator, error) {
+		return c.api.ListCollaborators(ctx, s.Application)
+	})
+	if listErr != nil {
+		if provider.IsNotFound(listErr) {
+			// The application itself is invisible to this token: a person
+			// must check whether the token lost access or the application
+			// is gone (then Orphan is right).
+			listErr = reclass(listErr, provider.ClassRejected)
+		}
+		return fmt.Errorf("deleting AppHarbor collaborator %s on %s: the delete answered 404 and listing the application "+
+			"to confirm the collaborator is gone failed: %w", id, s.Application, listErr)
+	}
+	for i := range list {
+		if list[i].ID == id {
+			return fmt.Errorf("deleting AppHarbor collaborator %s on %s: the delete answered 404 but the application still lists it: %w",
+				id, s.Application, reclass(err, provider.ClassUnavailable))
+		}
 	}
 	return nil
 }

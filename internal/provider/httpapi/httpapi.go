@@ -126,6 +126,12 @@ func NewClient(providerName string, s Settings, secrets Secrets) *Client {
 			hc.Timeout = DefaultTimeout
 		}
 	}
+	// Never follow a redirect: Go's client would turn a DELETE, PUT or
+	// POST into a GET and report the page it lands on, so a redirecting
+	// base URL would pass a revocation that never happened for success,
+	// and a redirect to another host would carry requests away from the
+	// provider. Do turns every 3xx into a failure instead.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	now := s.Now
 	if now == nil {
 		now = time.Now
@@ -172,7 +178,25 @@ func (c *Client) Do(op string, req *http.Request) (*Response, error) {
 			Message: fmt.Sprintf("response body larger than %d bytes", MaxBodyBytes),
 		}
 	}
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		return nil, c.redirectError(op, resp)
+	}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, URL: req.URL}, nil
+}
+
+// redirectError reports a 3xx, which no provider API documents: the base
+// URL points at something other than the API (a web page, a proxy, a moved
+// host). Only a person can fix that, so it is ClassRejected.
+func (c *Client) redirectError(op string, resp *http.Response) *provider.Error {
+	where := "no Location"
+	if loc := resp.Header.Get("Location"); loc != "" {
+		where = "Location " + Shorten(loc)
+	}
+	return &provider.Error{
+		Provider: c.Provider, Op: op, Class: provider.ClassRejected, StatusCode: resp.StatusCode,
+		Message: c.Secrets.Scrub(fmt.Sprintf("redirect (%s) not followed: provider clients never follow redirects; "+
+			"set the ProviderConfig's baseURL to the provider's API itself", where)),
+	}
 }
 
 func (c *Client) transportError(op string, req *http.Request, err error) *provider.Error {

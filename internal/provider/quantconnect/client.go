@@ -14,8 +14,11 @@ import (
 )
 
 // NewFactory returns the provider.Factory for QuantConnect. All Clients it
-// builds share one read cache keyed by (base URL, user, project), so the
-// factory should be built once per manager.
+// builds share one read cache keyed by (base URL, credential fingerprint,
+// project), so the factory should be built once per manager. The key holds
+// the fingerprint of the whole credentials, not the user id alone: two
+// namespaces may name the same user with different tokens, and the one
+// with a wrong token must never see the other's list.
 func NewFactory(opts ...httpapi.Option) provider.Factory {
 	s := httpapi.NewSettings(opts...)
 	cache := readcache.New[[]Collaborator](s.CacheTTL, s.Now)
@@ -38,7 +41,7 @@ func NewFactory(opts ...httpapi.Option) provider.Factory {
 		if err != nil {
 			return nil, err
 		}
-		return &Client{api: api, cache: cache}, nil
+		return &Client{api: api, cache: cache, credentialsID: cfg.Credentials.Fingerprint()}, nil
 	}
 }
 
@@ -48,16 +51,15 @@ func NewFactory(opts ...httpapi.Option) provider.Factory {
 type Client struct {
 	api   *APIClient
 	cache *readcache.Cache[[]Collaborator]
+	// credentialsID is the credentials' fingerprint (see
+	// provider.Credentials.Fingerprint), part of every cache key.
+	credentialsID string
 }
 
 var (
 	_ provider.Client        = (*Client)(nil)
 	_ provider.Authenticator = (*Client)(nil)
 )
-
-// API returns the raw API client, for callers that need an endpoint the
-// adapter does not use.
-func (c *Client) API() *APIClient { return c.api }
 
 // Authenticate checks the credentials with POST /authenticate.
 func (c *Client) Authenticate(ctx context.Context) error {
@@ -68,7 +70,7 @@ func (c *Client) Authenticate(ctx context.Context) error {
 }
 
 func (c *Client) key(projectID int64) string {
-	return c.api.BaseURL() + "\x00" + c.api.userID + "\x00" + strconv.FormatInt(projectID, 10)
+	return c.api.BaseURL() + "\x00" + c.credentialsID + "\x00" + strconv.FormatInt(projectID, 10)
 }
 
 func (c *Client) fetch(projectID int64) func(context.Context) ([]Collaborator, error) {

@@ -111,13 +111,17 @@ func (a *APIClient) DeleteCollaboration(ctx context.Context, email string) error
 		case OutcomeNoEmail:
 			return a.http.StatusError(op, resp, provider.ClassRejected, msg)
 		}
-		// An unrecognised 404 is not taken as "gone": a wrong token or
-		// base URL also answers 404, and deleting nothing must not pass for
-		// success. A person has to look.
+		// An unrecognised 404 is not taken as "gone": the token is the
+		// path, so a 404 without one of the three documented messages
+		// means the path names no organization, which is a wrong token (or
+		// a base URL that is not the API). Deleting nothing must not pass
+		// for success, and the credentials are what a person should check
+		// first, so it is ClassUnauthorized (CredentialsInvalid).
 		if msg == "" {
-			msg = "not found, without one of the documented messages (check the base URL and organization token)"
+			msg = "not found"
 		}
-		return a.http.StatusError(op, resp, provider.ClassRejected, msg)
+		return a.http.StatusError(op, resp, provider.ClassUnauthorized,
+			msg+" (none of WebTranslateIt's documented answers: the organization token, or the base URL, addresses no organization)")
 	}
 	msg := strings.Join(messages, "; ")
 	if msg == "" && len(resp.Body) > 0 && !json.Valid(resp.Body) {

@@ -92,8 +92,8 @@ func TestDeleteErrors(t *testing.T) {
 	}{
 		"failed enrollment":   {inject: func(s *sim.Server) { s.FailDeletes(1) }, wantClass: provider.ClassUnavailable, wantMsg: "Failed to delete enrollment."},
 		"email param missing": {inject: func(s *sim.Server) { s.FailNext(1, 404, `{"error":"email parameter not found."}`) }, wantClass: provider.ClassRejected},
-		"unknown 404":         {inject: func(s *sim.Server) { s.FailNext(1, 404, `{"error":"Organization not found"}`) }, wantClass: provider.ClassRejected, wantMsg: "Organization not found"},
-		"404 empty":           {inject: func(s *sim.Server) { s.FailNext(1, 404, ``) }, wantClass: provider.ClassRejected},
+		"unknown 404":         {inject: func(s *sim.Server) { s.FailNext(1, 404, `{"error":"Organization not found"}`) }, wantClass: provider.ClassUnauthorized, wantMsg: "Organization not found"},
+		"404 empty":           {inject: func(s *sim.Server) { s.FailNext(1, 404, ``) }, wantClass: provider.ClassUnauthorized},
 		"unknown token":       {token: "wrong-token", wantClass: provider.ClassUnauthorized},
 		"500":                 {inject: func(s *sim.Server) { s.FailNext(1, 500, `oops`) }, wantClass: provider.ClassUnavailable, wantMsg: "oops"},
 		"503":                 {inject: func(s *sim.Server) { s.FailNext(1, 503, `{"error":"maintenance"}`) }, wantClass: provider.ClassUnavailable, wantMsg: "maintenance"},

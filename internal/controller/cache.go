@@ -1,0 +1,35 @@
+package controller
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+)
+
+// StripCachedObject is the manager cache's DefaultTransform. It drops what
+// the reconcilers never read, before an object is stored:
+//   - managedFields of every object, which are most of a small object's
+//     size;
+//   - the annotations of Secrets, which the manager watches by metadata
+//     only: kubectl.kubernetes.io/last-applied-configuration holds a
+//     Secret's data in clear, and the manager must never hold Secret data
+//     it does not use. Labels and finalizers stay (the in-use finalizer is
+//     read from this cache).
+func StripCachedObject() toolscache.TransformFunc {
+	return func(in any) (any, error) {
+		if m, ok := in.(*metav1.PartialObjectMetadata); ok && isSecretMeta(m) {
+			m.SetAnnotations(nil)
+		}
+		if o, ok := in.(metav1.Object); ok && o.GetManagedFields() != nil {
+			o.SetManagedFields(nil)
+		}
+		return in, nil
+	}
+}
+
+// isSecretMeta reports a Secret's metadata. The metadata informers do not
+// always fill TypeMeta, and Secrets are the only kind this manager watches
+// by metadata only, so an unnamed kind is taken to be a Secret: the safe
+// reading, since it only drops annotations nothing here reads.
+func isSecretMeta(m *metav1.PartialObjectMetadata) bool {
+	return m.Kind == "" || (m.Kind == "Secret" && (m.APIVersion == "v1" || m.APIVersion == ""))
+}

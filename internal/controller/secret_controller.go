@@ -1,0 +1,152 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+)
+
+// SecretReconciler holds the collab.dev/in-use finalizer on a credentials
+// Secret exactly while a ProviderConfig that names it is used by a
+// Collaborator. A Secret deleted first (kubectl delete -f, a GitOps prune,
+// a namespace deletion) then stays readable until every pending revocation
+// has run. It sees Secrets by metadata only and never reads their data.
+//
+// The Collaborator reconciler also adds the finalizer before its first
+// provider write (holdCredentials), so no access is granted in the moment
+// before this reconciler catches up; only this one removes it.
+type SecretReconciler struct {
+	// Client reads ProviderConfigs, Collaborators and Secret metadata from
+	// the manager's cache and patches Secrets' finalizers.
+	Client client.Client
+}
+
+// Reconcile keeps one Secret's in-use finalizer true to its users.
+func (r *SecretReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	secret := secretMeta()
+	if err := r.Client.Get(ctx, req.NamespacedName, secret); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	used, err := r.inUse(ctx, secret.Namespace, secret.Name)
+	if err != nil {
+		// Never read a failed List as "unused".
+		return ctrl.Result{}, err
+	}
+	has := controllerutil.ContainsFinalizer(secret, collabv1alpha1.InUseFinalizer)
+	if has == used || (used && !secret.DeletionTimestamp.IsZero()) {
+		return ctrl.Result{}, nil
+	}
+	err = patchFinalizer(ctx, r.Client, secret, used)
+	switch {
+	case apierrors.IsConflict(err):
+		// Someone changed the Secret meanwhile: look again shortly.
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return ctrl.Result{}, fmt.Errorf("updating the in-use finalizer of Secret %s: %w", req, err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// conflictRetry is how soon a finalizer change that lost a race is tried
+// again; a conflict is ordinary concurrency, not a failure to log.
+const conflictRetry = 100 * time.Millisecond
+
+// inUse reports whether a ProviderConfig naming the Secret has Collaborators.
+func (r *SecretReconciler) inUse(ctx context.Context, namespace, name string) (bool, error) {
+	pcs := &collabv1alpha1.ProviderConfigList{}
+	if err := r.Client.List(ctx, pcs, client.InNamespace(namespace), client.MatchingFields{indexSecretRef: name}); err != nil {
+		return false, fmt.Errorf("listing ProviderConfigs of Secret %s/%s: %w", namespace, name, err)
+	}
+	for i := range pcs.Items {
+		users, err := collaboratorsUsing(ctx, r.Client, namespace, pcs.Items[i].Name)
+		if err != nil {
+			return false, err
+		}
+		if len(users) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// secretMeta is an empty Secret metadata object, the only form of a Secret
+// this reconciler's cache holds.
+func secretMeta() *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	return m
+}
+
+// SetupWithManager registers the controller (SetupIndexes must have run on
+// mgr). Only Secrets that carry the finalizer or are named by a
+// ProviderConfig are ever reconciled.
+func (r *SecretReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(secretMeta(), builder.OnlyMetadata, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			return controllerutil.ContainsFinalizer(o, collabv1alpha1.InUseFinalizer)
+		}))).
+		// A ProviderConfig that appears, goes, or names another Secret
+		// changes which Secrets are in use.
+		Watches(&collabv1alpha1.ProviderConfig{}, handler.Funcs{
+			CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				enqueueSecretOf(e.Object, q)
+			},
+			UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				enqueueSecretOf(e.ObjectOld, q)
+				enqueueSecretOf(e.ObjectNew, q)
+			},
+			DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				enqueueSecretOf(e.Object, q)
+			},
+		}).
+		// A Collaborator that appears or goes changes whether its
+		// ProviderConfig's Secret is in use.
+		Watches(&collabv1alpha1.Collaborator{}, handler.EnqueueRequestsFromMapFunc(r.secretOfCollaborator),
+			builder.WithPredicates(predicate.Funcs{
+				UpdateFunc: func(event.UpdateEvent) bool { return false },
+			})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
+		Named("secret").
+		Complete(r)
+}
+
+func enqueueSecretOf(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	pc, ok := o.(*collabv1alpha1.ProviderConfig)
+	if !ok {
+		return
+	}
+	if ep, ok := pc.Spec.Endpoint(); ok && ep.SecretName != "" {
+		q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Namespace: pc.Namespace, Name: ep.SecretName}})
+	}
+}
+
+func (r *SecretReconciler) secretOfCollaborator(ctx context.Context, o client.Object) []reconcile.Request {
+	c, ok := o.(*collabv1alpha1.Collaborator)
+	if !ok {
+		return nil
+	}
+	pc := &collabv1alpha1.ProviderConfig{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: c.Spec.ProviderConfigRef.Name}, pc); err != nil {
+		return nil
+	}
+	if ep, ok := pc.Spec.Endpoint(); ok && ep.SecretName != "" {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: pc.Namespace, Name: ep.SecretName}}}
+	}
+	return nil
+}

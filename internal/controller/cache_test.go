@@ -1,0 +1,66 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// The manager's cache holds Secrets by metadata only, and without their
+// annotations: last-applied-configuration carries a Secret's data in clear,
+// and the manager must never hold Secret data it does not use. Labels and
+// finalizers, which it reads, stay; managedFields go from every object.
+func TestCacheHoldsNoSecretData(t *testing.T) {
+	ns := newNamespace(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := cache.New(testCfg, cache.Options{
+		Scheme:            testScheme,
+		DefaultNamespaces: map[string]cache.Config{ns: {}},
+		DefaultTransform:  StripCachedObject(),
+	})
+	must(t, err)
+	go func() { _ = c.Start(ctx) }()
+
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "creds", Namespace: ns,
+			Labels:      map[string]string{"team": "trading"},
+			Finalizers:  []string{"collab.dev/in-use"},
+			Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"stringData":{"apiToken":"` + qcToken + `"}}`},
+		},
+		StringData: map[string]string{"apiToken": qcToken},
+	}
+	must(t, k8s.Create(ctx, secret))
+	t.Cleanup(func() {
+		secret.Finalizers = nil
+		_ = k8s.Update(context.Background(), secret)
+	})
+
+	cached := secretMeta()
+	eventually(t, 10*time.Second, func() error {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "creds"}, cached); err != nil {
+			return fmt.Errorf("not cached yet: %w", err)
+		}
+		return nil
+	})
+	if len(cached.Annotations) != 0 {
+		t.Errorf("the cache holds the Secret's annotations: %v", cached.Annotations)
+	}
+	if len(cached.ManagedFields) != 0 {
+		t.Errorf("the cache holds managedFields: %d entries", len(cached.ManagedFields))
+	}
+	if diff := cmp.Diff(map[string]string{"team": "trading"}, cached.Labels); diff != "" {
+		t.Errorf("labels (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"collab.dev/in-use"}, cached.Finalizers); diff != "" {
+		t.Errorf("finalizers (-want +got):\n%s", diff)
+	}
+}

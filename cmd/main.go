@@ -311,8 +311,7 @@ func run(o *options) error {
 // setupControllers registers the reconcilers and the provider registry with
 // mgr. They read maxConcurrentReconciles and providerTimeout.
 func setupControllers(mgr ctrl.Manager) error {
-	providers := builtin.NewRegistry(builtin.Options{Timeout: providerTimeout})
-	providers.Use(metrics.Instrument)
+	providers := builtin.NewRegistry(builtin.Options{Timeout: providerTimeout, Observer: metrics.Provider{}})
 	if err := controller.SetupIndexes(context.Background(), mgr); err != nil {
 		return err
 	}
@@ -321,10 +320,11 @@ func setupControllers(mgr ctrl.Manager) error {
 		return fmt.Errorf("--allowed-provider-urls: %w", err)
 	}
 	opts := controller.Options{
-		Client:       mgr.GetClient(),
-		SecretReader: mgr.GetAPIReader(),
-		Providers:    providers,
-		AllowedURLs:  allowed,
+		Client:         mgr.GetClient(),
+		SecretReader:   mgr.GetAPIReader(),
+		SecretMetadata: mgr.GetCache(),
+		Providers:      providers,
+		AllowedURLs:    allowed,
 	}
 	if err := (&controller.CollaboratorReconciler{
 		Options:                 opts,

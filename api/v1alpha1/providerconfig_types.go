@@ -64,6 +64,21 @@ type WebTranslateItConfig struct {
 	CredentialsSecretRef SecretReference `json:"credentialsSecretRef"`
 }
 
+// RateLimit is a token-bucket request budget.
+type RateLimit struct {
+	// requestsPerSecond is the sustained rate, at least 1.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
+	RequestsPerSecond int32 `json:"requestsPerSecond"`
+	// burst is how many requests may go at once after a quiet spell; at
+	// least 1 and, when unset, twice requestsPerSecond.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	Burst int32 `json:"burst,omitempty"`
+}
+
 // ProviderConfigSpec says which provider to talk to, where it is and which
 // Secret holds its credentials.
 // +kubebuilder:validation:XValidation:rule="[has(self.quantConnect), has(self.appHarbor), has(self.webTranslateIt)].filter(x, x).size() == 1",message="exactly one of quantConnect, appHarbor or webTranslateIt must be set"
@@ -78,6 +93,14 @@ type ProviderConfigSpec struct {
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
 	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="syncInterval must be a positive duration such as 10m"
 	SyncInterval *metav1.Duration `json:"syncInterval,omitempty"`
+
+	// rateLimit is one request budget shared by every call made with these
+	// credentials, whichever Collaborator or ProviderConfig makes it. When
+	// unset, 10 requests per second with a burst of 20 (see
+	// docs/scaling.md). A 429 or a QuantConnect rate-limit answer pauses the
+	// whole budget for the provider's wait.
+	// +optional
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 
 	// quantConnect configures QuantConnect project collaboration.
 	// +optional

@@ -101,3 +101,26 @@ func (s *ProviderConfigSpec) SyncIntervalOrDefault() time.Duration {
 	}
 	return DefaultSyncInterval
 }
+
+// Default request budget of a ProviderConfig without rateLimit: well under
+// what the providers' public APIs tolerate for one account, and enough for
+// hundreds of changes a minute.
+const (
+	// DefaultRequestsPerSecond is the sustained rate.
+	DefaultRequestsPerSecond = 10
+	// DefaultBurst is the burst.
+	DefaultBurst = 20
+)
+
+// Budget returns the rate and burst of the ProviderConfig's request
+// budget, filling the defaults.
+func (s *ProviderConfigSpec) Budget() (requestsPerSecond, burst int) {
+	if s.RateLimit == nil || s.RateLimit.RequestsPerSecond < 1 {
+		return DefaultRequestsPerSecond, DefaultBurst
+	}
+	rps := int(s.RateLimit.RequestsPerSecond)
+	if s.RateLimit.Burst >= 1 {
+		return rps, int(s.RateLimit.Burst)
+	}
+	return rps, 2 * rps
+}

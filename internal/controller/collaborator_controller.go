@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -98,7 +99,6 @@ func (r *CollaboratorReconciler) Reconcile(ctx context.Context, req ctrl.Request
 }
 
 func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Collaborator, st *statusWriter[*collabv1alpha1.Collaborator]) (ctrl.Result, error) {
-	log := logf.FromContext(ctx)
 	gen := c.Generation
 
 	// An object without status must never read as healthy, so the first
@@ -158,7 +158,6 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 	if obs.Exists && c.Status.LastSyncTime == nil {
 		r.event(c, corev1.EventTypeNormal, eventAdopted, "Adopt", "Adopted the existing collaborator at %s", c.Spec.ProviderName())
 	}
-	wrote := true
 	switch {
 	case !obs.Exists:
 		// A create abandoned half-way may still happen at the provider
@@ -173,6 +172,8 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 			return ctrl.Result{}, err
 		}
 		r.event(c, corev1.EventTypeNormal, eventCreated, "Create", "Created the collaborator at %s", c.Spec.ProviderName())
+		// The snapshot was renewed by the write's answer.
+		obs.ObservedAt = time.Now()
 	case !obs.UpToDate:
 		if err := r.recordExternalID(ctx, c, obs.ExternalID); err != nil {
 			return ctrl.Result{}, err
@@ -181,32 +182,30 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 			return r.fail(ctx, c, "Updating the collaborator failed", err, false)
 		}
 		r.event(c, corev1.EventTypeNormal, eventUpdated, "Update", "Changed the collaborator at %s to match the spec", c.Spec.ProviderName())
+		// Ready means the provider was seen holding the spec. A create's
+		// answer shows the new collaborator (QuantConnect's list, AppHarbor's
+		// Location); an update is read back, which for QuantConnect is the
+		// list its answer carried and for AppHarbor one fresh list read.
+		if obs, err = pcl.Observe(ctx, c); err != nil {
+			return r.fail(ctx, c, "Reading the collaborator back failed", err, false)
+		}
+		if !obs.Exists || !obs.UpToDate {
+			logf.FromContext(ctx).V(1).Info("Provider does not show the update yet", "exists", obs.Exists, "upToDate", obs.UpToDate)
+			markProgress(&c.Status.Conditions, gen, metav1.ConditionFalse, collabv1alpha1.ReasonUpdating,
+				"Waiting for "+c.Spec.ProviderName()+" to show the change")
+			return r.retry.pending(c), nil
+		}
 	default:
-		wrote = false
 		if err := r.recordExternalID(ctx, c, obs.ExternalID); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
 
-	if wrote {
-		// Status comes from the provider's own record, and a write is
-		// only done when the provider shows it.
-		if obs, err = pcl.Observe(ctx, c); err != nil {
-			return r.fail(ctx, c, "Reading the collaborator back failed", err, false)
-		}
-		if !obs.Exists || !obs.UpToDate {
-			log.V(1).Info("Provider does not show the write yet", "exists", obs.Exists, "upToDate", obs.UpToDate)
-			markProgress(&c.Status.Conditions, gen, metav1.ConditionFalse, collabv1alpha1.ReasonUpdating,
-				"Waiting for "+c.Spec.ProviderName()+" to show the change")
-			return r.retry.pending(c), nil
-		}
-	}
-
 	markHealthy(&c.Status.Conditions, gen, collabv1alpha1.ReasonAvailable,
-		c.Spec.ProviderName()+" holds the collaborator as specified", "The last read of "+c.Spec.ProviderName()+" succeeded")
+		c.Spec.ProviderName()+" holds the collaborator as specified", "The last answer of "+c.Spec.ProviderName()+" showed the collaborator")
 	c.Status.LastSyncTime = now()
 	r.retry.succeeded(c)
-	return ctrl.Result{RequeueAfter: jitter(conn.pc.Spec.SyncIntervalOrDefault())}, nil
+	return ctrl.Result{RequeueAfter: nextRead(obs.ObservedAt, conn.pc.Spec.SyncIntervalOrDefault())}, nil
 }
 
 // reconcileDelete runs the provider's delete (or, with Orphan, does not)
@@ -392,6 +391,7 @@ const (
 // that use them, so fixed credentials apply at once.
 func (r *CollaboratorReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.retry = newRetryPolicy(r.RetryBase, r.RetryMax, r.SlowRetry)
+	r.conns = r.newConnector()
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&collabv1alpha1.Collaborator{}, builder.WithPredicates(
 			// Status writes are ours; only spec, annotation (adoption) and
@@ -488,4 +488,19 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		return fmt.Errorf("indexing ProviderConfigs by Secret: %w", err)
 	}
 	return nil
+}
+
+// nextRead is when a Ready collaborator is looked at again: just after the
+// shared snapshot it was read from expires, so that every Collaborator of
+// the project comes back together and shares one read per interval,
+// whenever each was created. The jitter (at most 2% of the interval, and 1s)
+// keeps them from arriving in the same instant; the first one's read
+// serves the rest.
+func nextRead(observedAt time.Time, interval time.Duration) time.Duration {
+	spread := min(interval/50, time.Second)
+	wait := interval
+	if !observedAt.IsZero() {
+		wait = time.Until(observedAt.Add(interval))
+	}
+	return max(wait, 0) + time.Duration(rand.Int64N(int64(spread)+1)) //nolint:gosec // spreading load needs no cryptographic randomness
 }

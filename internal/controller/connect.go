@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,12 +26,21 @@ type Options struct {
 	// Secret in the cluster, and a direct read also means rotated
 	// credentials apply at the next reconcile.
 	SecretReader client.Reader
+	// SecretMetadata reads Secrets' metadata from the manager's cache (the
+	// metadata-only watch): its resourceVersion tells when the data must
+	// be read again, so an unchanged Secret costs no API call. Nil reads
+	// the Secret on every pass.
+	SecretMetadata client.Reader
 	// Providers builds provider clients; controllers never import a provider.
 	Providers *provider.Registry
 	// AllowedURLs are the base URLs credentials may be sent to
 	// (--allowed-provider-urls). Nil allows none: a manager must say where
 	// its credentials may go.
 	AllowedURLs *provider.URLAllowList
+
+	// conns is the reconciler's connector, made by SetupWithManager (or
+	// on first use).
+	conns *connector
 
 	// SlowRetry is the retry interval of terminal failures.
 	SlowRetry time.Duration
@@ -39,9 +49,19 @@ type Options struct {
 	RetryBase, RetryMax time.Duration
 }
 
-// connector builds the connector both reconcilers resolve credentials with.
+// connector returns the reconciler's connector.
 func (o *Options) connector() *connector {
-	return &connector{client: o.Client, secrets: o.SecretReader, providers: o.Providers, allowed: o.AllowedURLs}
+	if o.conns == nil {
+		o.conns = o.newConnector()
+	}
+	return o.conns
+}
+
+// newConnector builds the connector a reconciler resolves credentials with.
+// It lives as long as the reconciler: it remembers the clients it built.
+func (o *Options) newConnector() *connector {
+	return &connector{client: o.Client, secrets: o.SecretReader, metadata: o.SecretMetadata,
+		providers: o.Providers, allowed: o.AllowedURLs, built: map[types.NamespacedName]*connection{}}
 }
 
 // setupError is a failure before any talk with the provider: the
@@ -64,17 +84,32 @@ type connector struct {
 	// secrets reads Secrets straight from the API server (see
 	// Options.SecretReader).
 	secrets   client.Reader
+	metadata  client.Reader
 	providers *provider.Registry
 	allowed   *provider.URLAllowList
+
+	// built holds the last client built per ProviderConfig, reused while
+	// neither the ProviderConfig's generation nor the Secret's
+	// resourceVersion moved: credentials are read and parsed once per
+	// change, not once per pass.
+	mu    sync.Mutex
+	built map[types.NamespacedName]*connection
 }
 
 // connection is a ready provider client and the objects it was built from,
 // which a pending delete needs to keep.
 type connection struct {
-	client   provider.Client
-	pc       *collabv1alpha1.ProviderConfig
-	secret   *corev1.Secret
+	client provider.Client
+	pc     *collabv1alpha1.ProviderConfig
+	// secret is the Secret's metadata (or the whole Secret when no
+	// metadata cache is configured), for its finalizers.
+	secret   client.Object
 	endpoint collabv1alpha1.Endpoint
+	// version names the ProviderConfig generation and Secret version the
+	// client was built from.
+	version string
+	// fingerprint identifies the credentials (provider.Credentials).
+	fingerprint string
 }
 
 // providerConfig fetches the named ProviderConfig from the namespace.
@@ -108,19 +143,39 @@ func (k *connector) connect(ctx context.Context, pc *collabv1alpha1.ProviderConf
 	if err := k.checkBaseURL(pc, ep); err != nil {
 		return nil, err
 	}
-	secret := &corev1.Secret{}
-	err := k.secrets.Get(ctx, types.NamespacedName{Namespace: pc.Namespace, Name: ep.SecretName}, secret)
+	key := types.NamespacedName{Namespace: pc.Namespace, Name: ep.SecretName}
+	meta, err := k.secretMetadata(ctx, key)
 	if apierrors.IsNotFound(err) {
-		return nil, &setupError{
-			reason: collabv1alpha1.ReasonSecretNotFound,
-			message: fmt.Sprintf("Secret %q named by ProviderConfig %q not found in namespace %q; create it, the operator retries",
-				ep.SecretName, pc.Name, pc.Namespace),
-		}
+		return nil, secretNotFound(pc, ep)
+	}
+	if err != nil {
+		return nil, err
+	}
+	version := fmt.Sprintf("%s/%d/%s/%s", pc.UID, pc.Generation, meta.GetUID(), meta.GetResourceVersion())
+	pcKey := types.NamespacedName{Namespace: pc.Namespace, Name: pc.Name}
+	k.mu.Lock()
+	prev := k.built[pcKey]
+	k.mu.Unlock()
+	if prev != nil && prev.version == version && meta.GetResourceVersion() != "" {
+		conn := *prev
+		conn.pc, conn.secret = pc, meta
+		return &conn, nil
+	}
+
+	secret := &corev1.Secret{}
+	err = k.secrets.Get(ctx, key, secret)
+	if apierrors.IsNotFound(err) {
+		return nil, secretNotFound(pc, ep)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading Secret %s/%s: %w", pc.Namespace, ep.SecretName, err)
 	}
-	pcl, err := k.providers.New(ep.Provider, provider.Config{BaseURL: ep.BaseURL, Credentials: provider.Credentials(secret.Data)})
+	creds := provider.Credentials(secret.Data)
+	rps, burst := pc.Spec.Budget()
+	pcl, err := k.providers.New(ep.Provider, provider.Config{
+		BaseURL: ep.BaseURL, Credentials: creds, SyncInterval: pc.Spec.SyncIntervalOrDefault(),
+		RequestsPerSecond: rps, Burst: burst,
+	})
 	if err != nil {
 		// Factories check only the Secret's shape, never the provider, so a
 		// failure here is for a person to fix in the Secret.
@@ -130,7 +185,44 @@ func (k *connector) connect(ctx context.Context, pc *collabv1alpha1.ProviderConf
 			terminal: true,
 		}
 	}
-	return &connection{client: pcl, pc: pc, secret: secret, endpoint: ep}, nil
+	if k.metadata == nil {
+		meta = secret
+	}
+	conn := &connection{client: pcl, pc: pc, secret: meta, endpoint: ep, version: version, fingerprint: creds.Fingerprint()}
+	k.mu.Lock()
+	k.built[pcKey] = conn
+	k.mu.Unlock()
+	return conn, nil
+}
+
+// secretMetadata returns the Secret's metadata from the cache, or, without
+// a metadata cache, the whole Secret from the API server. A Secret missing
+// from the cache is looked up once more at the API server before it is
+// reported missing: the cache may lag a Secret created a moment ago.
+func (k *connector) secretMetadata(ctx context.Context, key types.NamespacedName) (client.Object, error) {
+	if k.metadata != nil {
+		m := secretMeta()
+		err := k.metadata.Get(ctx, key, m)
+		if err == nil {
+			return m, nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("reading Secret %s metadata: %w", key, err)
+		}
+	}
+	secret := &corev1.Secret{}
+	if err := k.secrets.Get(ctx, key, secret); err != nil {
+		return nil, fmt.Errorf("reading Secret %s: %w", key, err)
+	}
+	return secret, nil
+}
+
+func secretNotFound(pc *collabv1alpha1.ProviderConfig, ep collabv1alpha1.Endpoint) error {
+	return &setupError{
+		reason: collabv1alpha1.ReasonSecretNotFound,
+		message: fmt.Sprintf("Secret %q named by ProviderConfig %q not found in namespace %q; create it, the operator retries",
+			ep.SecretName, pc.Name, pc.Namespace),
+	}
 }
 
 // checkBaseURL refuses a base URL the manager may not send credentials to.
@@ -168,7 +260,7 @@ func holdCredentials(ctx context.Context, cl client.Client, conn *connection) er
 		}
 		if !o.GetDeletionTimestamp().IsZero() {
 			reason := collabv1alpha1.ReasonProviderConfigNotFound
-			if _, ok := o.(*corev1.Secret); ok {
+			if kindOf(o) == "Secret" {
 				reason = collabv1alpha1.ReasonSecretNotFound
 			}
 			return &setupError{reason: reason, message: fmt.Sprintf(

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -37,6 +39,9 @@ type ProviderConfigReconciler struct {
 
 	// retry is built by SetupWithManager from Options.
 	retry *retryPolicy
+
+	mu      sync.Mutex
+	checked map[client.ObjectKey]credentialCheck
 }
 
 // +kubebuilder:rbac:groups=collab.dev,resources=providerconfigs,verbs=get;list;watch;update;patch
@@ -102,8 +107,9 @@ func (r *ProviderConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 
 	conn, err := r.connector().connect(ctx, pc)
+	var checkedAt time.Time
 	if err == nil {
-		err = r.check(ctx, conn.client)
+		checkedAt, err = r.check(ctx, conn)
 	}
 	if err != nil {
 		f := classify(err)
@@ -126,7 +132,7 @@ func (r *ProviderConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	markHealthy(&pc.Status.Conditions, gen, collabv1alpha1.ReasonAvailable, msg, synced)
 	r.retry.succeeded(pc)
-	return ctrl.Result{RequeueAfter: jitter(pc.Spec.SyncIntervalOrDefault())}, nil
+	return ctrl.Result{RequeueAfter: nextRead(checkedAt, pc.Spec.SyncIntervalOrDefault())}, nil
 }
 
 // isReady reports Ready=True for generation gen.
@@ -135,16 +141,43 @@ func isReady(conds []metav1.Condition, gen int64) bool {
 	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == gen
 }
 
-// check asks the provider to accept the credentials, where it can.
-func (r *ProviderConfigReconciler) check(ctx context.Context, pcl provider.Client) error {
-	a, ok := pcl.(provider.Authenticator)
+// check asks the provider to accept the credentials, where it can, at most
+// once per sync interval for the same ProviderConfig generation and Secret
+// version: this reconciler also runs whenever a Collaborator comes or goes,
+// and those events say nothing new about the credentials. It returns when
+// the credentials were last accepted.
+func (r *ProviderConfigReconciler) check(ctx context.Context, conn *connection) (time.Time, error) {
+	a, ok := conn.client.(provider.Authenticator)
 	if !ok {
-		return nil
+		return time.Time{}, nil
 	}
-	if err := a.Authenticate(ctx); err != nil {
-		return fmt.Errorf("checking credentials: %w", err)
+	key := client.ObjectKeyFromObject(conn.pc)
+	r.mu.Lock()
+	last, seen := r.checked[key]
+	r.mu.Unlock()
+	if seen && last.version == conn.version && time.Since(last.at) < conn.pc.Spec.SyncIntervalOrDefault() {
+		return last.at, nil
 	}
-	return nil
+	err := a.Authenticate(ctx)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		delete(r.checked, key)
+		return time.Time{}, fmt.Errorf("checking credentials: %w", err)
+	}
+	if r.checked == nil {
+		r.checked = map[client.ObjectKey]credentialCheck{}
+	}
+	now := time.Now()
+	r.checked[key] = credentialCheck{version: conn.version, at: now}
+	return now, nil
+}
+
+// credentialCheck is a successful credentials check: of which
+// ProviderConfig generation and Secret version, and when.
+type credentialCheck struct {
+	version string
+	at      time.Time
 }
 
 // syncFinalizer holds the in-use finalizer exactly while the ProviderConfig
@@ -185,6 +218,7 @@ func names(reqs []reconcile.Request) string {
 // must have run on mgr).
 func (r *ProviderConfigReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.retry = newRetryPolicy(r.RetryBase, r.RetryMax, r.SlowRetry)
+	r.conns = r.newConnector()
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&collabv1alpha1.ProviderConfig{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// A Collaborator that appears, goes or moves to another

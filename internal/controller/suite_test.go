@@ -102,7 +102,7 @@ func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOpti
 		slow = time.Minute
 	}
 	opts := Options{
-		Client: mgr.GetClient(), SecretReader: mgr.GetAPIReader(), Providers: reg,
+		Client: mgr.GetClient(), SecretReader: mgr.GetAPIReader(), SecretMetadata: mgr.GetCache(), Providers: reg,
 		SlowRetry: slow, RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
 		AllowedURLs: loopbackOnly,
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"time"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 )
@@ -25,6 +26,11 @@ type Observation struct {
 	UpToDate bool
 	// ExternalID is the provider's id of the collaborator, when known.
 	ExternalID string
+	// ObservedAt is when the provider gave the answer this observation
+	// rests on: a shared snapshot may be older than the call. Zero for a
+	// provider without a read. The reconciler comes back when the snapshot
+	// expires, so that all Collaborators of a project share its next read.
+	ObservedAt time.Time
 }
 
 // Creation is the provider's answer to a create.
@@ -67,6 +73,14 @@ type Config struct {
 	BaseURL string
 	// Credentials are the Secret's data.
 	Credentials Credentials
+	// SyncInterval is the ProviderConfig's syncInterval: how old a shared
+	// snapshot of a project's or application's list may be when a
+	// Collaborator reads it. Zero means the factory's default.
+	SyncInterval time.Duration
+	// RequestsPerSecond and Burst are the request budget shared by every
+	// call made with these credentials (ProviderConfig spec.rateLimit).
+	// Zero means no budget.
+	RequestsPerSecond, Burst int
 }
 
 // fingerprintKey keys Fingerprint's hash. It is drawn once per process, so

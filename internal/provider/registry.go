@@ -14,19 +14,6 @@ type Factory func(cfg Config) (Client, error)
 type Registry struct {
 	mu        sync.RWMutex
 	factories map[string]Factory
-	decorate  []Decorator
-}
-
-// Decorator wraps every Client the Registry builds, for cross-cutting
-// concerns such as metrics. It must keep the optional interfaces (such as
-// Authenticator) of the Client it wraps.
-type Decorator func(providerName string, c Client) Client
-
-// Use adds a Decorator; later ones wrap earlier ones.
-func (r *Registry) Use(d Decorator) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.decorate = append(r.decorate, d)
 }
 
 // NewRegistry returns an empty Registry.
@@ -45,17 +32,9 @@ func (r *Registry) Register(name string, f Factory) {
 func (r *Registry) New(name string, cfg Config) (Client, error) {
 	r.mu.RLock()
 	f, ok := r.factories[name]
-	decorate := r.decorate
 	r.mu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("no client registered for provider %q", name)
 	}
-	c, err := f(cfg)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range decorate {
-		c = d(name, c)
-	}
-	return c, nil
+	return f(cfg)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
@@ -17,16 +18,19 @@ import (
 func NewFactory(opts ...httpapi.Option) provider.Factory {
 	s := httpapi.NewSettings(opts...)
 	cache := readcache.New[[]Collaborator](s.CacheTTL, s.Now)
+	if s.Observer != nil {
+		cache.OnHit = func() { s.Observer.SnapshotHit(providerName) }
+	}
 	return func(cfg provider.Config) (provider.Client, error) {
 		token := strings.TrimSpace(string(cfg.Credentials[collabv1alpha1.AppHarborAccessTokenKey]))
 		if token == "" {
 			return nil, fmt.Errorf("AppHarbor credentials Secret lacks non-empty key %s", collabv1alpha1.AppHarborAccessTokenKey)
 		}
-		api, err := newAPIClient(cfg.BaseURL, token, s)
+		api, err := newAPIClient(cfg.BaseURL, token, s.ForCredentials(cfg))
 		if err != nil {
 			return nil, err
 		}
-		return &Client{api: api, cache: cache, credentialsID: cfg.Credentials.Fingerprint()}, nil
+		return &Client{api: api, cache: cache, credentialsID: cfg.Credentials.Fingerprint(), maxAge: cfg.SyncInterval}, nil
 	}
 }
 
@@ -38,6 +42,9 @@ type Client struct {
 	// provider.Credentials.Fingerprint): cache entries of different tokens,
 	// which may see different applications, never mix.
 	credentialsID string
+	// maxAge is how old an application's snapshot may be (the sync
+	// interval).
+	maxAge time.Duration
 }
 
 var _ provider.Client = (*Client)(nil)
@@ -91,9 +98,7 @@ func (c *Client) Observe(ctx context.Context, col *collabv1alpha1.Collaborator) 
 		return provider.Observation{}, nil
 	}
 	var found *Collaborator
-	list, listErr := c.cache.Get(ctx, c.key(s.Application), func(ctx context.Context) ([]Collaborator, error) {
-		return c.api.ListCollaborators(ctx, s.Application)
-	})
+	list, at, listErr := c.cache.Get(ctx, c.key(s.Application), c.maxAge, c.fetch(s.Application))
 	switch provider.ClassOf(listErr) {
 	case provider.ClassUnauthorized, provider.ClassUnavailable, provider.ClassRateLimited:
 		return provider.Observation{}, fmt.Errorf("observing AppHarbor collaborator %s of %s: %w", id, s.Application, listErr)
@@ -110,8 +115,9 @@ func (c *Client) Observe(ctx context.Context, col *collabv1alpha1.Collaborator) 
 		// Not in the (possibly cached) list: ask for it directly, so that a
 		// list that lags or is paged never makes us create a duplicate.
 		got, err := c.api.GetCollaborator(ctx, s.Application, id)
+		at = time.Now()
 		if provider.IsNotFound(err) {
-			return provider.Observation{ExternalID: id}, nil
+			return provider.Observation{ExternalID: id, ObservedAt: at}, nil
 		}
 		if err != nil {
 			return provider.Observation{}, fmt.Errorf("observing AppHarbor collaborator %s of %s: %w", id, s.Application, err)
@@ -123,7 +129,24 @@ func (c *Client) Observe(ctx context.Context, col *collabv1alpha1.Collaborator) 
 		Exists:     true,
 		UpToDate:   strings.EqualFold(found.Role, wantRole(s)),
 		ExternalID: id,
+		ObservedAt: at,
 	}, nil
+}
+
+func (c *Client) fetch(slug string) func(context.Context) ([]Collaborator, error) {
+	return func(ctx context.Context) ([]Collaborator, error) { return c.api.ListCollaborators(ctx, slug) }
+}
+
+// withoutID is list without the collaborator id, copied: snapshots are
+// shared and never changed in place.
+func withoutID(list []Collaborator, id string) []Collaborator {
+	out := make([]Collaborator, 0, len(list))
+	for _, x := range list {
+		if x.ID != id {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // Create invites the person. A refusal, including AppHarbor's answer for an
@@ -136,8 +159,8 @@ func (c *Client) Create(ctx context.Context, col *collabv1alpha1.Collaborator) (
 		return provider.Creation{}, err
 	}
 	id, loc, err := c.api.CreateCollaborator(ctx, s.Application, s.Email, wantRole(s))
-	c.cache.Invalidate(c.key(s.Application))
 	if err != nil {
+		c.cache.Invalidate(c.key(s.Application))
 		if provider.IsNotFound(err) {
 			// A 404 on create is the application, not the collaborator:
 			// only a person can fix the slug or the token's access.
@@ -145,6 +168,14 @@ func (c *Client) Create(ctx context.Context, col *collabv1alpha1.Collaborator) (
 		}
 		return provider.Creation{}, fmt.Errorf("creating AppHarbor collaborator %s on %s: %w", s.Email, s.Application, err)
 	}
+	// The answer says exactly what was added: the application's snapshot
+	// gains it, so reading the new collaborator back costs no request.
+	// Its user name shows at the next refresh (AppHarbor's create answer
+	// has none).
+	added := Collaborator{ID: id, Role: wantRole(s), URL: loc}
+	c.cache.Update(c.key(s.Application), func(list []Collaborator) []Collaborator {
+		return append(withoutID(list, id), added)
+	})
 	col.Status.AppHarbor = &collabv1alpha1.AppHarborObservation{ID: id, Role: wantRole(s), URL: loc}
 	return provider.Creation{ExternalID: id}, nil
 }
@@ -161,6 +192,8 @@ func (c *Client) Update(ctx context.Context, col *collabv1alpha1.Collaborator) e
 			Message: "no collaborator id recorded; it must be created first"}
 	}
 	err = c.api.UpdateCollaborator(ctx, s.Application, id, wantRole(s))
+	// AppHarbor's 200 carries no body: the snapshot is dropped so that the
+	// caller's read-back sees what AppHarbor now holds, not what we asked.
 	c.cache.Invalidate(c.key(s.Application))
 	if err != nil {
 		return fmt.Errorf("updating AppHarbor collaborator %s on %s: %w", id, s.Application, err)
@@ -192,16 +225,15 @@ func (c *Client) Delete(ctx context.Context, col *collabv1alpha1.Collaborator) e
 	}
 	key := c.key(s.Application)
 	err = c.api.DeleteCollaborator(ctx, s.Application, id)
-	c.cache.Invalidate(key)
 	if err == nil {
+		c.cache.Update(key, func(list []Collaborator) []Collaborator { return withoutID(list, id) })
 		return nil
 	}
+	c.cache.Invalidate(key)
 	if !provider.IsNotFound(err) {
 		return fmt.Errorf("deleting AppHarbor collaborator %s on %s: %w", id, s.Application, err)
 	}
-	list, listErr := c.cache.Refresh(ctx, key, func(ctx context.Context) ([]Collaborator, error) {
-		return c.api.ListCollaborators(ctx, s.Application)
-	})
+	list, _, listErr := c.cache.Refresh(ctx, key, c.maxAge, c.fetch(s.Application))
 	if listErr != nil {
 		if provider.IsNotFound(listErr) {
 			// The application itself is invisible to this token: a person

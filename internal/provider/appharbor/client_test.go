@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
@@ -119,7 +120,7 @@ func TestLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(provider.Observation{Exists: true, UpToDate: true, ExternalID: created.ExternalID}, obs); diff != "" {
+	if diff := cmp.Diff(provider.Observation{Exists: true, UpToDate: true, ExternalID: created.ExternalID}, obs, ignoreObservedAt); diff != "" {
 		t.Fatalf("observation (-want +got):\n%s", diff)
 	}
 	wantStatus := &collabv1alpha1.AppHarborObservation{
@@ -386,3 +387,7 @@ func mustParse(t *testing.T, raw string) *url.URL {
 	}
 	return u
 }
+
+// ignoreObservedAt leaves out when the snapshot was fetched, which the
+// tests of what was observed do not control.
+var ignoreObservedAt = cmpopts.IgnoreFields(provider.Observation{}, "ObservedAt")

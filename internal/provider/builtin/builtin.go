@@ -18,6 +18,9 @@ import (
 type Options struct {
 	// Timeout bounds each HTTP request to a provider.
 	Timeout time.Duration
+	// Observer, when set, is told of every request, budget wait and
+	// snapshot read (the metrics).
+	Observer httpapi.Observer
 }
 
 // NewRegistry returns a Registry with QuantConnect, AppHarbor and
@@ -25,8 +28,9 @@ type Options struct {
 // caches that let Collaborators of one project share reads.
 func NewRegistry(o Options) *provider.Registry {
 	r := provider.NewRegistry()
-	r.Register(collabv1alpha1.ProviderQuantConnect, quantconnect.NewFactory(httpapi.WithTimeout(o.Timeout)))
-	r.Register(collabv1alpha1.ProviderAppHarbor, appharbor.NewFactory(httpapi.WithTimeout(o.Timeout)))
-	r.Register(collabv1alpha1.ProviderWebTranslateIt, webtranslateit.NewFactory(httpapi.WithTimeout(o.Timeout)))
+	opts := []httpapi.Option{httpapi.WithTimeout(o.Timeout), httpapi.WithObserver(o.Observer)}
+	r.Register(collabv1alpha1.ProviderQuantConnect, quantconnect.NewFactory(opts...))
+	r.Register(collabv1alpha1.ProviderAppHarbor, appharbor.NewFactory(opts...))
+	r.Register(collabv1alpha1.ProviderWebTranslateIt, webtranslateit.NewFactory(opts...))
 	return r
 }

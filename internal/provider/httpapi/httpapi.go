@@ -69,6 +69,30 @@ type Settings struct {
 	// NewSettings defaults it to readcache.DefaultTTL; providers without a
 	// read cache ignore it.
 	CacheTTL time.Duration
+	// Observer, when set, is told of every request that goes out, every
+	// wait for a request budget and every read a snapshot saved (the
+	// metrics).
+	Observer Observer
+	// Budgets are the factory's request budgets, one per set of
+	// credentials; NewSettings makes them.
+	Budgets *Budgets
+	// Budget is the budget a Client spends from; a factory sets it per
+	// client from Budgets. Nil spends from none.
+	Budget *Budget
+}
+
+// Observer is told what the provider clients do, for metrics. Its methods
+// must be cheap and safe for concurrent use.
+type Observer interface {
+	// Request is one HTTP request that went out, its outcome ("success",
+	// or the provider.Class name of a failed status or transport error)
+	// and its duration.
+	Request(providerName, op, outcome string, d time.Duration)
+	// BudgetWait is the time a request waited for its request budget.
+	BudgetWait(providerName string, d time.Duration)
+	// SnapshotHit is one read served from a shared snapshot instead of
+	// the provider.
+	SnapshotHit(providerName string)
 }
 
 // Option configures a provider's factory or APIClient.
@@ -78,7 +102,7 @@ type Option func(*Settings)
 // defaults (CacheTTL readcache.DefaultTTL; zero Timeout and nil Now, which
 // NewClient fills).
 func NewSettings(opts ...Option) Settings {
-	s := Settings{CacheTTL: readcache.DefaultTTL}
+	s := Settings{CacheTTL: readcache.DefaultTTL, Budgets: NewBudgets()}
 	for _, o := range opts {
 		o(&s)
 	}
@@ -96,6 +120,19 @@ func WithTimeout(d time.Duration) Option { return func(s *Settings) { s.Timeout 
 // QuantConnect, signs every request, so tests can pin the Timestamp header.
 func WithClock(now func() time.Time) Option { return func(s *Settings) { s.Now = now } }
 
+// ForCredentials returns the settings of one client: s with the request
+// budget of cfg's credentials and base URL, shared with every other client
+// of the same factory that uses them.
+func (s Settings) ForCredentials(cfg provider.Config) Settings {
+	if s.Budgets != nil {
+		s.Budget = s.Budgets.For(cfg.BaseURL+"\x00"+cfg.Credentials.Fingerprint(), cfg.RequestsPerSecond, cfg.Burst)
+	}
+	return s
+}
+
+// WithObserver reports requests, budget waits and snapshot hits to o.
+func WithObserver(o Observer) Option { return func(s *Settings) { s.Observer = o } }
+
 // WithCacheTTL sets how long a project's or application's collaborator list
 // is reused by Observe; 0 disables reuse (concurrent reads still share one
 // request). WebTranslateIt has no reads and ignores it.
@@ -111,6 +148,11 @@ type Client struct {
 	Secrets Secrets
 	// Now is the clock for Retry-After dates.
 	Now func() time.Time
+	// Budget, when set, is waited on before every request and paused by
+	// every rate-limit answer.
+	Budget *Budget
+	// Observer, when set, is told of every request and budget wait.
+	Observer Observer
 }
 
 // NewClient builds a Client from settings, filling the defaults.
@@ -136,7 +178,7 @@ func NewClient(providerName string, s Settings, secrets Secrets) *Client {
 	if now == nil {
 		now = time.Now
 	}
-	return &Client{Provider: providerName, HTTP: hc, Secrets: secrets, Now: now}
+	return &Client{Provider: providerName, HTTP: hc, Secrets: secrets, Now: now, Budget: s.Budget, Observer: s.Observer}
 }
 
 // Response is a fully read, closed response.
@@ -156,6 +198,47 @@ type Response struct {
 // parts: *url.Error prints the whole URL, and WebTranslateIt's token is in
 // the path.
 func (c *Client) Do(op string, req *http.Request) (*Response, error) {
+	if c.Budget != nil {
+		waited, err := c.Budget.Wait(req.Context())
+		if c.Observer != nil {
+			c.Observer.BudgetWait(c.Provider, waited)
+		}
+		if err != nil {
+			return nil, &provider.Error{Provider: c.Provider, Op: op, Class: provider.ClassUnavailable, Message: err.Error()}
+		}
+	}
+	start := time.Now()
+	r, err := c.do(op, req)
+	if c.Observer != nil {
+		outcome := "success"
+		switch {
+		case err != nil:
+			outcome = provider.ClassOf(err).String()
+		case r.StatusCode < 200 || r.StatusCode > 299:
+			outcome = ClassForStatus(r.StatusCode).String()
+		}
+		c.Observer.Request(c.Provider, op, outcome, time.Since(start))
+	}
+	if c.Budget != nil && err == nil {
+		if r.StatusCode == http.StatusTooManyRequests {
+			c.Budget.Pause(RetryAfter(r.Header.Get("Retry-After"), c.Now()))
+		} else if r.StatusCode >= 200 && r.StatusCode <= 299 {
+			c.Budget.Succeeded()
+		}
+	}
+	return r, err
+}
+
+// RateLimited pauses the client's budget for an answer that signals a rate
+// limit without a 429 (QuantConnect's HTTP 200 with success:false): every
+// caller of these credentials waits, not only the one that was answered.
+func (c *Client) RateLimited(retryAfter time.Duration) {
+	if c.Budget != nil {
+		c.Budget.Pause(retryAfter)
+	}
+}
+
+func (c *Client) do(op string, req *http.Request) (*Response, error) {
 	// The URL is built on the ProviderConfig's baseURL: calling the API the
 	// user configured is the operator's purpose, and the CRD admits only
 	// absolute http or https URLs.

@@ -250,7 +250,13 @@ func (a *APIClient) call(ctx context.Context, op, path string, body, out any) er
 		if msg == "" {
 			msg = "the request was refused without a message"
 		}
-		return a.http.StatusError(op, resp, classifyRefusal(msg), msg)
+		class := classifyRefusal(msg)
+		if class == provider.ClassRateLimited {
+			// QuantConnect's limit comes as HTTP 200 without Retry-After:
+			// the whole budget of these credentials pauses, with backoff.
+			a.http.RateLimited(0)
+		}
+		return a.http.StatusError(op, resp, class, msg)
 	}
 	if err := json.Unmarshal(resp.Body, out); err != nil {
 		return a.http.StatusError(op, resp, provider.ClassUnavailable, "unexpected answer: "+err.Error())

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
@@ -22,6 +23,9 @@ import (
 func NewFactory(opts ...httpapi.Option) provider.Factory {
 	s := httpapi.NewSettings(opts...)
 	cache := readcache.New[[]Collaborator](s.CacheTTL, s.Now)
+	if s.Observer != nil {
+		cache.OnHit = func() { s.Observer.SnapshotHit(providerName) }
+	}
 	return func(cfg provider.Config) (provider.Client, error) {
 		// Whitespace is trimmed because a Secret made with `echo` carries a
 		// newline that would make every signature wrong.
@@ -37,11 +41,11 @@ func NewFactory(opts ...httpapi.Option) provider.Factory {
 		if len(missing) > 0 {
 			return nil, fmt.Errorf("QuantConnect credentials Secret lacks non-empty key(s) %s", strings.Join(missing, ", "))
 		}
-		api, err := newAPIClient(cfg.BaseURL, userID, token, s)
+		api, err := newAPIClient(cfg.BaseURL, userID, token, s.ForCredentials(cfg))
 		if err != nil {
 			return nil, err
 		}
-		return &Client{api: api, cache: cache, credentialsID: cfg.Credentials.Fingerprint()}, nil
+		return &Client{api: api, cache: cache, credentialsID: cfg.Credentials.Fingerprint(), maxAge: cfg.SyncInterval}, nil
 	}
 }
 
@@ -54,6 +58,8 @@ type Client struct {
 	// credentialsID is the credentials' fingerprint (see
 	// provider.Credentials.Fingerprint), part of every cache key.
 	credentialsID string
+	// maxAge is how old a project's snapshot may be (the sync interval).
+	maxAge time.Duration
 }
 
 var (
@@ -104,19 +110,20 @@ func (c *Client) Observe(ctx context.Context, col *collabv1alpha1.Collaborator) 
 	if err != nil {
 		return provider.Observation{}, err
 	}
-	list, err := c.cache.Get(ctx, c.key(s.ProjectID), c.fetch(s.ProjectID))
+	list, at, err := c.cache.Get(ctx, c.key(s.ProjectID), c.maxAge, c.fetch(s.ProjectID))
 	if err != nil {
 		return provider.Observation{}, fmt.Errorf("observing QuantConnect collaborator %s on project %d: %w", s.UserID, s.ProjectID, err)
 	}
 	found := find(list, s.UserID)
 	if found == nil {
-		return provider.Observation{}, nil
+		return provider.Observation{ObservedAt: at}, nil
 	}
 	fillStatus(col, found)
 	return provider.Observation{
 		Exists:     true,
 		UpToDate:   found.Owner || upToDate(found, s),
 		ExternalID: strconv.FormatInt(found.UID, 10),
+		ObservedAt: at,
 	}, nil
 }
 
@@ -129,25 +136,25 @@ func (c *Client) Create(ctx context.Context, col *collabv1alpha1.Collaborator) (
 		return provider.Creation{}, err
 	}
 	key := c.key(s.ProjectID)
-	list, err := c.api.CreateCollaborator(ctx, CreateRequest{
-		ProjectID: s.ProjectID, CollaboratorUserID: s.UserID, LiveControl: s.LiveControl, Write: s.Write,
+	list, err := write(c.cache, key, func() ([]Collaborator, error) {
+		return c.api.CreateCollaborator(ctx, CreateRequest{
+			ProjectID: s.ProjectID, CollaboratorUserID: s.UserID, LiveControl: s.LiveControl, Write: s.Write,
+		})
 	})
 	if err != nil {
 		if !refused(err) {
 			return provider.Creation{}, fmt.Errorf("creating QuantConnect collaborator %s on project %d: %w", s.UserID, s.ProjectID, err)
 		}
-		fresh, readErr := c.cache.Refresh(ctx, key, c.fetch(s.ProjectID))
+		fresh, readErr := c.refresh(ctx, key, s.ProjectID)
 		if readErr != nil || find(fresh, s.UserID) == nil {
 			return provider.Creation{}, fmt.Errorf("creating QuantConnect collaborator %s on project %d: %w", s.UserID, s.ProjectID, err)
 		}
 		list = fresh
-	} else {
-		c.cache.Set(key, list)
 	}
 	found := find(list, s.UserID)
 	if found == nil {
 		// The answer lacked the new entry; a fresh read settles it.
-		fresh, readErr := c.cache.Refresh(ctx, key, c.fetch(s.ProjectID))
+		fresh, readErr := c.refresh(ctx, key, s.ProjectID)
 		if readErr != nil {
 			return provider.Creation{}, fmt.Errorf("reading QuantConnect project %d after creating %s: %w", s.ProjectID, s.UserID, readErr)
 		}
@@ -169,15 +176,17 @@ func (c *Client) Update(ctx context.Context, col *collabv1alpha1.Collaborator) e
 		return err
 	}
 	key := c.key(s.ProjectID)
-	list, err := c.api.UpdateCollaborator(ctx, UpdateRequest{
-		ProjectID: s.ProjectID, CollaboratorUserID: s.UserID, LiveControl: s.LiveControl, Write: s.Write,
+	list, err := write(c.cache, key, func() ([]Collaborator, error) {
+		return c.api.UpdateCollaborator(ctx, UpdateRequest{
+			ProjectID: s.ProjectID, CollaboratorUserID: s.UserID, LiveControl: s.LiveControl, Write: s.Write,
+		})
 	})
 	if err != nil {
 		wrapped := fmt.Errorf("updating QuantConnect collaborator %s on project %d: %w", s.UserID, s.ProjectID, err)
 		if !refused(err) {
 			return wrapped
 		}
-		fresh, readErr := c.cache.Refresh(ctx, key, c.fetch(s.ProjectID))
+		fresh, readErr := c.refresh(ctx, key, s.ProjectID)
 		if readErr == nil && find(fresh, s.UserID) == nil {
 			var pe *provider.Error
 			if errors.As(err, &pe) {
@@ -188,7 +197,6 @@ func (c *Client) Update(ctx context.Context, col *collabv1alpha1.Collaborator) e
 		}
 		return wrapped
 	}
-	c.cache.Set(key, list)
 	if found := find(list, s.UserID); found != nil {
 		fillStatus(col, found)
 	}
@@ -207,12 +215,14 @@ func (c *Client) Delete(ctx context.Context, col *collabv1alpha1.Collaborator) e
 	if st := col.Status.QuantConnect; st != nil && st.Owner && st.PublicID == s.UserID {
 		return nil
 	}
-	list, err := c.api.DeleteCollaborator(ctx, s.ProjectID, s.UserID)
+	_, err = write(c.cache, key, func() ([]Collaborator, error) {
+		return c.api.DeleteCollaborator(ctx, s.ProjectID, s.UserID)
+	})
 	if err != nil {
 		if !refused(err) {
 			return fmt.Errorf("deleting QuantConnect collaborator %s on project %d: %w", s.UserID, s.ProjectID, err)
 		}
-		fresh, readErr := c.cache.Refresh(ctx, key, c.fetch(s.ProjectID))
+		fresh, readErr := c.refresh(ctx, key, s.ProjectID)
 		if readErr == nil {
 			found := find(fresh, s.UserID)
 			if found == nil || found.Owner {
@@ -221,8 +231,30 @@ func (c *Client) Delete(ctx context.Context, col *collabv1alpha1.Collaborator) e
 		}
 		return fmt.Errorf("deleting QuantConnect collaborator %s on project %d: %w", s.UserID, s.ProjectID, err)
 	}
-	c.cache.Set(key, list)
 	return nil
+}
+
+// write runs one write of a project at a time and stores the list its
+// answer carries: QuantConnect answers every write with the project's whole
+// list, so the snapshot stays current without a read.
+func write(cache *readcache.Cache[[]Collaborator], key string, call func() ([]Collaborator, error)) ([]Collaborator, error) {
+	var list []Collaborator
+	err := cache.Write(key, func() error {
+		var err error
+		if list, err = call(); err != nil {
+			return err
+		}
+		cache.Set(key, list)
+		return nil
+	})
+	return list, err
+}
+
+// refresh reads the project's list afresh (still shared with concurrent
+// refreshes).
+func (c *Client) refresh(ctx context.Context, key string, projectID int64) ([]Collaborator, error) {
+	list, _, err := c.cache.Refresh(ctx, key, c.maxAge, c.fetch(projectID))
+	return list, err
 }
 
 // refused reports an answer in which QuantConnect said no (success=false,

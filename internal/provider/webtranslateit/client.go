@@ -39,7 +39,10 @@ type APIClient struct {
 
 // NewAPIClient checks the base URL and token and returns a client.
 func NewAPIClient(baseURL, organizationToken string, opts ...httpapi.Option) (*APIClient, error) {
-	s := httpapi.NewSettings(opts...)
+	return newAPIClient(baseURL, organizationToken, httpapi.NewSettings(opts...))
+}
+
+func newAPIClient(baseURL, organizationToken string, s httpapi.Settings) (*APIClient, error) {
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
 	}
@@ -220,12 +223,13 @@ func sortKeys(keys []string) {
 
 // NewFactory returns the provider.Factory for WebTranslateIt.
 func NewFactory(opts ...httpapi.Option) provider.Factory {
+	s := httpapi.NewSettings(opts...)
 	return func(cfg provider.Config) (provider.Client, error) {
 		token := strings.TrimSpace(string(cfg.Credentials[collabv1alpha1.WebTranslateItOrganizationTokenKey]))
 		if token == "" {
 			return nil, fmt.Errorf("WebTranslateIt credentials Secret lacks non-empty key %s", collabv1alpha1.WebTranslateItOrganizationTokenKey)
 		}
-		api, err := NewAPIClient(cfg.BaseURL, token, opts...)
+		api, err := newAPIClient(cfg.BaseURL, token, s.ForCredentials(cfg))
 		if err != nil {
 			return nil, err
 		}

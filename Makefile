@@ -44,11 +44,21 @@ help: ## Display this help.
 # Files that `make manifests generate` writes. `make test` fails when they
 # differ from what is committed (or staged), so a stale CRD, ClusterRole or
 # deepcopy never ships.
-GENERATED_PATHS ?= config/crd config/rbac/role.yaml ':(glob)api/**/zz_generated.deepcopy.go'
+GENERATED_PATHS ?= config/crd config/rbac/role.yaml ':(glob)api/**/zz_generated.deepcopy.go' $(CHART_DIR)/crds $(CHART_DIR)/files
+
+# The Helm chart. Its CRDs, the manager's rules and the alerts are copies of
+# config/ (the one source), refreshed by `make manifests`; `make test` then
+# fails if the committed copies are stale.
+CHART_DIR ?= charts/collaborator-operator
 
 .PHONY: manifests
-manifests: ## Generate WebhookConfiguration, ClusterRole and CustomResourceDefinition objects.
-	hack/keep-mtime.sh config/crd/bases config/rbac/role.yaml -- $(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./..." output:crd:artifacts:config=config/crd/bases
+manifests: ## Generate ClusterRole and CustomResourceDefinition objects, and copy them (and the alerts) into the Helm chart.
+	hack/keep-mtime.sh config/crd/bases config/rbac/role.yaml -- $(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	@mkdir -p $(CHART_DIR)/crds $(CHART_DIR)/files
+	@rm -f $(CHART_DIR)/crds/*.yaml
+	@cp -p config/crd/bases/*.yaml $(CHART_DIR)/crds/
+	@cp -p config/rbac/role.yaml $(CHART_DIR)/files/manager-role.yaml
+	@cp -p config/prometheus/alerts.yaml $(CHART_DIR)/files/alerts.yaml
 
 .PHONY: generate
 generate: ## Generate code containing DeepCopy, DeepCopyInto, and DeepCopyObject method implementations.
@@ -75,8 +85,8 @@ verify-generated: ## Fail if generated files (CRDs, role.yaml, deepcopy) differ 
 	fi
 
 .PHONY: test
-test: manifests generate fmt vet verify-generated envtest ## Run all tests against a real API server (envtest), with coverage.
-	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test ./... -coverprofile cover.out
+test: manifests generate fmt vet verify-generated envtest helm promtool ## Run all tests against a real API server (envtest), with coverage.
+	HELM="$(HELM)" PROMTOOL="$(PROMTOOL)" KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test ./... -coverprofile cover.out
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint linter.
@@ -100,11 +110,35 @@ build: manifests generate fmt vet ## Build manager binary.
 run: manifests generate fmt vet ## Run a controller from your host against the cluster of the current kubeconfig.
 	go run ./cmd/main.go
 
+# MANAGER_BUILD builds the manager as it ships in the image: statically
+# linked (the image has no libc), without local paths or symbol tables. The
+# Dockerfile runs the same command.
+MANAGER_BUILD ?= CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags="-s -w"
+# IMAGE_ARCHIVE is where `make image` writes the OCI archive.
+IMAGE_ARCHIVE ?= dist/manager-image.tar
+
+.PHONY: image
+image: manifests generate ## Build the manager's OCI image (empty base, user 65532, entrypoint /manager) into $(IMAGE_ARCHIVE); no Docker engine needed.
+	@mkdir -p dist/image
+	$(MANAGER_BUILD) -o dist/image/manager ./cmd
+	go run ./hack/image --binary dist/image/manager --name $(IMG) --output $(IMAGE_ARCHIVE)
+
+.PHONY: podman
+podman: ## Install podman and runc from Debian's packages if missing (needs root or sudo).
+	@if ! command -v podman >/dev/null 2>&1 || [ ! -x /usr/sbin/runc ]; then \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq podman runc; \
+	fi
+
+.PHONY: test-image
+test-image: image podman envtest ## Run the image in podman (read-only, non-root, host network) against a test API server and the simulators; the samples must become Ready.
+	IMAGE_ARCHIVE="$(CURDIR)/$(IMAGE_ARCHIVE)" KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test ./test/image/ -count=1 -v -timeout 10m
+
 # If you wish to build the manager image targeting other platforms you can use the --platform flag.
 # (i.e. docker build --platform linux/arm64). However, you must enable docker buildKit for it.
 # More info: https://docs.docker.com/develop/develop-images/build_enhancements/
 .PHONY: docker-build
-docker-build: ## Build docker image with the manager (needs a Docker engine; none on the build machines).
+docker-build: ## Build docker image with the manager (needs a Docker engine; `make image` needs none).
 	$(CONTAINER_TOOL) build -t ${IMG} .
 
 .PHONY: docker-push
@@ -163,6 +197,12 @@ GOLANGCI_LINT = $(LOCALBIN)/golangci-lint
 # proxy) and prints that directory for KUBEBUILDER_ASSETS.
 ENVTEST_SETUP ?= ENVTEST_K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/setup-envtest.sh
 
+# helm and promtool are pinned in their own modules under hack/tools (each
+# pulls in a large dependency graph of its own that must not move the
+# operator's), and built into bin/ when their go.mod changes.
+HELM ?= $(LOCALBIN)/helm
+PROMTOOL ?= $(LOCALBIN)/promtool
+
 ## Tool Versions
 KUSTOMIZE_VERSION ?= v5.8.1
 GOLANGCI_LINT_VERSION ?= v2.15.0
@@ -172,6 +212,16 @@ ENVTEST_K8S_VERSION ?= 1.36.3
 .PHONY: kustomize
 kustomize: $(LOCALBIN) ## Download kustomize locally if necessary.
 	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+.PHONY: helm
+helm: $(HELM) ## Build helm (pinned in hack/tools/helm/go.mod) into bin/.
+$(HELM): hack/tools/helm/go.mod hack/tools/helm/go.sum | $(LOCALBIN)
+	cd hack/tools/helm && go build -o $(HELM) helm.sh/helm/v3/cmd/helm
+
+.PHONY: promtool
+promtool: $(PROMTOOL) ## Build promtool (pinned in hack/tools/promtool/go.mod) into bin/.
+$(PROMTOOL): hack/tools/promtool/go.mod hack/tools/promtool/go.sum | $(LOCALBIN)
+	cd hack/tools/promtool && go build -o $(PROMTOOL) github.com/prometheus/prometheus/cmd/promtool
 
 .PHONY: envtest
 envtest: $(LOCALBIN) ## Provision the envtest binaries (kube-apiserver, etcd, kubectl) into bin/k8s.

@@ -25,9 +25,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
+
+	// The image has an empty base, with no CA bundle: Go falls back to
+	// these embedded roots when the system has none, so HTTPS to the real
+	// providers works from a scratch image.
+	_ "golang.org/x/crypto/x509roots/fallback"
 
 	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
 	// to ensure that exec-entrypoint and run can make use of them.
@@ -36,6 +44,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -44,9 +53,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/controller"
@@ -89,13 +98,26 @@ type options struct {
 	metricsCertPath      string
 	metricsCertName      string
 	metricsCertKey       string
-	webhookCertPath      string
-	webhookCertName      string
-	webhookCertKey       string
 	enableLeaderElection bool
+	leaderElectionNS     string
 	probeAddr            string
 	secureMetrics        bool
 	enableHTTP2          bool
+	// watchNamespaces is --watch-namespaces as given: a comma-separated
+	// list, empty for all namespaces.
+	watchNamespaces string
+}
+
+// namespaces returns the --watch-namespaces list without blanks and
+// duplicates, or nil for all namespaces.
+func (o *options) namespaces() []string {
+	var out []string
+	for _, ns := range strings.Split(o.watchNamespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" && !slices.Contains(out, ns) {
+			out = append(out, ns)
+		}
+	}
+	return out
 }
 
 func bindFlags(fs *flag.FlagSet, o *options) {
@@ -107,15 +129,18 @@ func bindFlags(fs *flag.FlagSet, o *options) {
 			"Enabling this will ensure there is only one active controller manager.")
 	fs.BoolVar(&o.secureMetrics, "metrics-secure", true,
 		"If set, the metrics endpoint is served securely via HTTPS. Use --metrics-secure=false to use HTTP instead.")
-	fs.StringVar(&o.webhookCertPath, "webhook-cert-path", "", "The directory that contains the webhook certificate.")
-	fs.StringVar(&o.webhookCertName, "webhook-cert-name", "tls.crt", "The name of the webhook certificate file.")
-	fs.StringVar(&o.webhookCertKey, "webhook-cert-key", "tls.key", "The name of the webhook key file.")
+	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "",
+		"The namespace of the leader election Lease. Empty means the namespace the manager's Pod runs in; "+
+			"set it when running outside a cluster with --leader-elect.")
+	fs.StringVar(&o.watchNamespaces, "watch-namespaces", "",
+		"Comma-separated namespaces to watch, e.g. team-a,team-b; every cache and watch, Secrets included, "+
+			"is restricted to them, so namespaced RBAC (Roles) suffices. Empty (the default) watches all namespaces.")
 	fs.StringVar(&o.metricsCertPath, "metrics-cert-path", "",
 		"The directory that contains the metrics server certificate.")
 	fs.StringVar(&o.metricsCertName, "metrics-cert-name", "tls.crt", "The name of the metrics server certificate file.")
 	fs.StringVar(&o.metricsCertKey, "metrics-cert-key", "tls.key", "The name of the metrics server key file.")
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false,
-		"If set, HTTP/2 will be enabled for the metrics and webhook servers")
+		"If set, HTTP/2 will be enabled for the metrics server")
 	fs.IntVar(&maxConcurrentReconciles, "max-concurrent-reconciles", maxConcurrentReconciles,
 		"How many Collaborators are reconciled at once (ProviderConfigs and Secrets, which are few, one at a time).")
 	fs.StringVar(&allowedProviderURLs, "allowed-provider-urls", provider.DefaultAllowedURLs,
@@ -136,6 +161,11 @@ func validate(o *options) error {
 	if providerTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--provider-timeout must be a positive duration such as 30s, not %s", providerTimeout))
 	}
+	for _, ns := range o.namespaces() {
+		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("--watch-namespaces: %q is not a namespace name: %s", ns, strings.Join(msgs, "; ")))
+		}
+	}
 	if o.probeAddr == "" {
 		errs = append(errs, errors.New("--health-probe-bind-address must not be empty"))
 	}
@@ -145,8 +175,12 @@ func validate(o *options) error {
 func main() {
 	var o options
 	bindFlags(flag.CommandLine, &o)
+	// Production logging by default: JSON lines at info level, which log
+	// collectors parse. --zap-devel switches to the human-readable
+	// development encoder; --zap-encoder and --zap-log-level set either
+	// part alone.
 	zapOpts := zap.Options{
-		Development: true,
+		Development: false,
 	}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -182,32 +216,7 @@ func run(o *options) error {
 		tlsOpts = append(tlsOpts, disableHTTP2)
 	}
 
-	// Create watchers for metrics and webhooks certificates
-	var metricsCertWatcher, webhookCertWatcher *certwatcher.CertWatcher
-
-	// Initial webhook TLS options
-	webhookTLSOpts := tlsOpts
-	if o.webhookCertPath != "" {
-		setupLog.Info("Initializing webhook certificate watcher using provided certificates",
-			"webhook-cert-path", o.webhookCertPath, "webhook-cert-name", o.webhookCertName,
-			"webhook-cert-key", o.webhookCertKey)
-
-		var err error
-		webhookCertWatcher, err = certwatcher.New(
-			filepath.Join(o.webhookCertPath, o.webhookCertName),
-			filepath.Join(o.webhookCertPath, o.webhookCertKey),
-		)
-		if err != nil {
-			return fmt.Errorf("initializing the webhook certificate watcher: %w", err)
-		}
-		webhookTLSOpts = append(webhookTLSOpts, func(config *tls.Config) {
-			config.GetCertificate = webhookCertWatcher.GetCertificate
-		})
-	}
-
-	webhookServer := webhook.NewServer(webhook.Options{
-		TLSOpts: webhookTLSOpts,
-	})
+	var metricsCertWatcher *certwatcher.CertWatcher
 
 	// Metrics endpoint is enabled in 'config/default/kustomization.yaml'. The Metrics options configure the server.
 	// More info:
@@ -255,15 +264,17 @@ func run(o *options) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsServerOptions,
-		WebhookServer:          webhookServer,
 		HealthProbeBindAddress: o.probeAddr,
+		Cache:                  cacheOptions(o),
 		// Secrets are read straight from the API server: caching them
 		// would hold every Secret of the cluster in the manager's memory.
 		// The controllers watch only their metadata.
 		Client:           client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
-		Cache:            cache.Options{DefaultTransform: controller.StripCachedObject()},
 		LeaderElection:   o.enableLeaderElection,
 		LeaderElectionID: leaderElectionID,
+		// Empty: the Pod's own namespace, which controller-runtime reads
+		// from the ServiceAccount mount.
+		LeaderElectionNamespace: o.leaderElectionNS,
 		// The manager stops right after the leader lease is released, so
 		// releasing it on cancel lets a new leader start at once instead of
 		// waiting out the lease.
@@ -287,18 +298,18 @@ func run(o *options) error {
 			return fmt.Errorf("adding the metrics certificate watcher: %w", err)
 		}
 	}
-	if webhookCertWatcher != nil {
-		setupLog.Info("Adding webhook certificate watcher to manager")
-		if err := mgr.Add(webhookCertWatcher); err != nil {
-			return fmt.Errorf("adding the webhook certificate watcher: %w", err)
-		}
-	}
-
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("setting up the health check: %w", err)
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	if err := mgr.AddReadyzCheck("readyz", cacheSynced(mgr)); err != nil {
 		return fmt.Errorf("setting up the ready check: %w", err)
+	}
+	// Conditions as metrics, read from the cache at scrape time.
+	if err := crmetrics.Registry.Register(&metrics.StatusCollector{
+		Reader: mgr.GetCache(),
+		Log:    ctrl.Log.WithName("metrics"),
+	}); err != nil {
+		return fmt.Errorf("registering the status metrics: %w", err)
 	}
 
 	setupLog.Info("starting manager")
@@ -306,6 +317,40 @@ func run(o *options) error {
 		return fmt.Errorf("running the manager: %w", err)
 	}
 	return nil
+}
+
+// cacheOptions restricts the manager's cache, and so every watch, to the
+// --watch-namespaces when given. The Secrets' metadata watch goes through
+// the same cache, so a namespaced install needs no cluster-wide Secret
+// access.
+func cacheOptions(o *options) cache.Options {
+	// Nothing the reconcilers never read is held: no managedFields, and no
+	// annotations of Secrets (see controller.StripCachedObject).
+	opts := cache.Options{DefaultTransform: controller.StripCachedObject()}
+	nss := o.namespaces()
+	if len(nss) == 0 {
+		return opts
+	}
+	opts.DefaultNamespaces = make(map[string]cache.Config, len(nss))
+	for _, ns := range nss {
+		opts.DefaultNamespaces[ns] = cache.Config{}
+	}
+	return opts
+}
+
+// cacheSynced is the readiness check: ready only once the informers the
+// manager has started hold a full copy of what they watch, so a rollout
+// waits for the new Pod to be able to work before it stops the old one.
+// The short wait keeps a probe from hanging while the caches fill.
+func cacheSynced(mgr ctrl.Manager) healthz.Checker {
+	return func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("the informer caches have not synced yet")
+		}
+		return nil
+	}
 }
 
 // setupControllers registers the reconcilers and the provider registry with

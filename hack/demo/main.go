@@ -1,7 +1,8 @@
 // Command demo is `make demo`: it builds the manager and the provider
 // simulators, starts a local API server (etcd + kube-apiserver, no
 // container runtime needed), the simulators and the manager, applies
-// config/samples, waits until every Collaborator is Ready and shows them.
+// config/demo (config/samples pointed at the simulators), waits until
+// every Collaborator is Ready and shows them.
 // Then it keeps the stack running and prints the KUBECONFIG to use, so a
 // person can edit, delete and watch Collaborators with kubectl; Ctrl-C stops
 // everything and removes every temporary file.
@@ -50,7 +51,7 @@ func main() {
 		"The simulators' seed file, relative to the repository root.")
 	flag.StringVar(&o.binDir, "bin-dir", "bin",
 		"Where the manager and simulator binaries are built, relative to the repository root.")
-	flag.StringVar(&o.samples, "samples", "config/samples",
+	flag.StringVar(&o.samples, "samples", "config/demo",
 		"The kustomization applied with kubectl apply -k, relative to the repository root.")
 	flag.Parse()
 	os.Exit(run(o))

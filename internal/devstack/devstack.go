@@ -146,6 +146,9 @@ type Stack struct {
 
 	mu    sync.Mutex
 	procs []*Process
+	// containers are the names of the podman containers started, which
+	// Stop removes should podman have left them behind.
+	containers []string
 }
 
 // New creates a stack with a fresh temporary directory. progress receives
@@ -239,54 +242,6 @@ func (s *Stack) Start(name, bin string, args, extraEnv []string) (*Process, erro
 	return p, nil
 }
 
-// ManagerOptions configures StartManager.
-type ManagerOptions struct {
-	// Binary is the manager's path.
-	Binary string
-	// ExtraArgs are added after the stack's own flags.
-	ExtraArgs []string
-	// Timeout bounds the wait for /readyz; 60s when zero.
-	Timeout time.Duration
-}
-
-// LoopbackProviderURLs is the --allowed-provider-urls of a manager that
-// talks to the local simulators.
-const LoopbackProviderURLs = "http://127.0.0.1"
-
-// StartManager runs the manager against the stack's API server, with its
-// health probes on a free loopback port and metrics off (nothing scrapes
-// them here, and a fixed port would clash between concurrent runs), and
-// waits until /readyz answers 200.
-func (s *Stack) StartManager(ctx context.Context, opts ManagerOptions) (*Process, error) {
-	if s.Kubeconfig == "" {
-		return nil, errors.New("starting the manager: the control plane is not running")
-	}
-	probe, err := FreeLoopbackAddr()
-	if err != nil {
-		return nil, err
-	}
-	args := append([]string{
-		"--health-probe-bind-address=" + probe,
-		"--metrics-bind-address=0",
-		"--leader-elect=false",
-		// The simulators listen on loopback http; the manager sends
-		// credentials only where this flag allows.
-		"--allowed-provider-urls=" + LoopbackProviderURLs,
-	}, opts.ExtraArgs...)
-	p, err := s.Start("manager", opts.Binary, args, []string{"KUBECONFIG=" + s.Kubeconfig})
-	if err != nil {
-		return nil, err
-	}
-	timeout := opts.Timeout
-	if timeout == 0 {
-		timeout = 60 * time.Second
-	}
-	if err := p.WaitHTTP(ctx, "http://"+probe+"/readyz", timeout); err != nil {
-		return p, err
-	}
-	return p, nil
-}
-
 // Processes returns the processes started so far, in start order.
 func (s *Stack) Processes() []*Process {
 	s.mu.Lock()
@@ -307,6 +262,9 @@ func (s *Stack) Stop() error {
 		if err := procs[i].Stop(10 * time.Second); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := s.removeContainers(); err != nil {
+		errs = append(errs, err)
 	}
 	if s.env != nil {
 		if err := s.env.Stop(); err != nil {

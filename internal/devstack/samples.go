@@ -12,7 +12,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
-// SampleCredentials are the fake credentials config/samples' Secrets hold,
+// SampleCredentials are the fake credentials config/demo's Secrets hold,
 // which the simulators must accept for the samples to become Ready.
 type SampleCredentials struct {
 	// QuantConnectUserID is the Secret's userID: the API user's numeric uid.

@@ -18,7 +18,7 @@ type SimulatorOptions struct {
 	// applications, organizations and tokens.
 	Seed string
 	// FreePorts runs each simulator on a free loopback port instead of the
-	// fixed ones config/samples point at (127.0.0.1:18081-18083), so that
+	// fixed ones config/demo points at (127.0.0.1:18081-18083), so that
 	// a test can run beside a demo; the URLs are then in Simulators.URLs.
 	FreePorts bool
 	// ExtraArgs are added after the stack's own flags.

@@ -53,7 +53,7 @@ func run(m *testing.M) int {
 	if s := os.Getenv("E2E_SEED"); s != "" {
 		seedFile = s
 	}
-	if creds, err = devstack.ReadSampleCredentials(filepath.Join(root, "config", "samples")); err != nil {
+	if creds, err = devstack.ReadSampleCredentials(filepath.Join(root, "config", "demo")); err != nil {
 		return setupFailed(err)
 	}
 	assets, err := devstack.AssetsDir(ctx, root)
@@ -171,9 +171,9 @@ func TestUserJourney(t *testing.T) {
 	}{
 		{"apply-samples", func(t *testing.T) {
 			kubectl(t, "create", "namespace", ns)
-			// What `kubectl apply -k config/samples` applies, with the
+			// What `kubectl apply -k config/demo` applies, with the
 			// baseURLs pointed at this run's simulator ports.
-			samples := devstack.PointSamplesAt(kubectl(t, "kustomize", "config/samples"), sim.URLs)
+			samples := devstack.PointSamplesAt(kubectl(t, "kustomize", "config/demo"), sim.URLs)
 			if strings.Contains(samples, "127.0.0.1:1808") {
 				t.Fatalf("the samples still point at a fixed demo port after rewriting to %v:\n%s", sim.URLs, samples)
 			}

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -51,6 +52,12 @@ func render(t *testing.T, root string) []*unstructured.Unstructured {
 			t.Fatalf("rendering config/default as YAML: %v", err)
 		}
 	}
+	return parseObjects(t, data)
+}
+
+// parseObjects splits a multi-document YAML stream into objects.
+func parseObjects(t *testing.T, data []byte) []*unstructured.Unstructured {
+	t.Helper()
 	var objs []*unstructured.Unstructured
 	dec := yaml.NewYAMLOrJSONDecoder(strings.NewReader(string(data)), 4096)
 	for {
@@ -59,7 +66,7 @@ func render(t *testing.T, root string) []*unstructured.Unstructured {
 			if err.Error() == "EOF" {
 				break
 			}
-			t.Fatalf("parsing the rendered installer: %v", err)
+			t.Fatalf("parsing the rendered manifests: %v", err)
 		}
 		if len(u.Object) > 0 {
 			objs = append(objs, u)
@@ -67,6 +74,12 @@ func render(t *testing.T, root string) []*unstructured.Unstructured {
 	}
 	return objs
 }
+
+// The namespace and ServiceAccount of config/default's manager.
+const (
+	installNamespace      = "collaborator-operator-system"
+	installServiceAccount = "collaborator-operator-controller-manager"
+)
 
 func TestInstaller(t *testing.T) {
 	root, err := devstack.RepoRoot()
@@ -76,6 +89,9 @@ func TestInstaller(t *testing.T) {
 	objs := render(t, root)
 
 	t.Run("contents", func(t *testing.T) { checkContents(t, objs) })
+	t.Run("grants", func(t *testing.T) {
+		checkGolden(t, "install-yaml", grants(t, objs, installNamespace, installServiceAccount))
+	})
 	t.Run("server-side-dry-run", func(t *testing.T) { dryRun(t, root, objs) })
 }
 
@@ -296,9 +312,14 @@ func checkMetricsService(t *testing.T, objs []*unstructured.Unstructured, dep *a
 func isTrue(b *bool) bool { return b != nil && *b }
 
 // dryRun sends every object to a real API server with dryRun=All, in the
-// order kubectl apply would need: CRDs, then the Namespace, then the rest.
-// The Namespace is then created for real, because the API server refuses
-// even a dry-run create in a namespace that does not exist.
+// order kubectl apply would need: CRDs, then Namespaces, then the rest.
+// Namespaces are created for real, because the API server refuses even a
+// dry-run create in a namespace that does not exist; so are the
+// namespaces that objects name without rendering them (a chart's release
+// and watched namespaces). The Prometheus Operator's kinds are served by
+// stand-in CRDs that accept any content: the test API server has no
+// Prometheus Operator, and promtool checks the rules themselves
+// (test/alerts).
 func dryRun(t *testing.T, root string, objs []*unstructured.Unstructured) {
 	ctx := context.Background()
 	assets, err := devstack.AssetsDir(ctx, root)
@@ -322,6 +343,9 @@ func dryRun(t *testing.T, root string, objs []*unstructured.Unstructured) {
 	if err != nil {
 		t.Fatalf("building a client: %v", err)
 	}
+	if err := installMonitoringStandIns(ctx, cl, objs); err != nil {
+		t.Fatal(err)
+	}
 	rank := func(u *unstructured.Unstructured) int {
 		switch u.GetKind() {
 		case "CustomResourceDefinition":
@@ -334,15 +358,31 @@ func dryRun(t *testing.T, root string, objs []*unstructured.Unstructured) {
 	}
 	ordered := slices.Clone(objs)
 	slices.SortStableFunc(ordered, func(a, b *unstructured.Unstructured) int { return rank(a) - rank(b) })
+	created := map[string]bool{}
 	for _, o := range ordered {
+		if ns := o.GetNamespace(); ns != "" && !created[ns] {
+			created[ns] = true
+			nsObj := &corev1.Namespace{}
+			nsObj.Name = ns
+			if err := cl.Create(ctx, nsObj); err != nil && !apierrors.IsAlreadyExists(err) {
+				t.Fatalf("creating namespace %s for the namespaced objects' dry run: %v", ns, err)
+			}
+		}
 		id := fmt.Sprintf("%s %s", o.GetKind(), client.ObjectKeyFromObject(o))
 		if err := cl.Create(ctx, o.DeepCopy(), client.DryRunAll); err != nil {
 			t.Errorf("the API server refuses %s: %v", id, err)
 			continue
 		}
-		if o.GetKind() == "Namespace" {
+		if o.GetKind() == "Namespace" && !created[o.GetName()] {
+			created[o.GetName()] = true
 			if err := cl.Create(ctx, o.DeepCopy()); err != nil {
 				t.Fatalf("creating %s for the namespaced objects' dry run: %v", id, err)
+			}
+		}
+		if o.GetKind() == "CustomResourceDefinition" {
+			// The namespaced kinds must be served before their objects.
+			if err := cl.Create(ctx, o.DeepCopy()); err != nil && !apierrors.IsAlreadyExists(err) {
+				t.Fatalf("creating %s: %v", id, err)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ package manager
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/collab-dev/collaborator-operator/test/testenv"
@@ -26,6 +29,8 @@ var (
 	testEnv    *envtest.Environment
 	kubeconfig string
 	managerBin string
+	// k8sClient is an administrator's client, for the tests' own objects.
+	k8sClient client.Client
 )
 
 func TestMain(m *testing.M) {
@@ -49,7 +54,8 @@ func run(m *testing.M) int {
 		return 1
 	}
 
-	testEnv, _, err = testenv.Start()
+	var cfg *rest.Config
+	testEnv, cfg, err = testenv.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "the manager test needs a real API server:", err)
 		return 1
@@ -59,6 +65,10 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "stopping envtest:", err)
 		}
 	}()
+	if k8sClient, err = client.New(cfg, client.Options{Scheme: testenv.Scheme()}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	user, err := testEnv.AddUser(envtest.User{Name: "manager", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -190,8 +200,21 @@ func TestManagerStartsAndStops(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the manager did not stop within 60s of SIGTERM")
 	}
-	if logs := out.String(); !strings.Contains(logs, "starting manager") {
-		t.Errorf("the manager's log does not say it started:\n%s", logs)
+	// Production logging by default: every line is a JSON object, which
+	// log collectors parse without configuration.
+	started := false
+	for line := range strings.Lines(out.String()) {
+		var entry struct {
+			Msg string `json:"msg"`
+		}
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Errorf("log line is not JSON (want zap's production encoder by default): %q", line)
+			continue
+		}
+		started = started || entry.Msg == "starting manager"
+	}
+	if !started {
+		t.Errorf("the manager's log does not say it started:\n%s", out.String())
 	}
 }
 
@@ -214,6 +237,10 @@ func TestManagerRefusesBadFlags(t *testing.T) {
 		"zero provider timeout": {
 			args: []string{"--provider-timeout=0s"},
 			want: "--provider-timeout must be a positive duration",
+		},
+		"bad namespace": {
+			args: []string{"--watch-namespaces=team-a,Team_B"},
+			want: `--watch-namespaces: \"Team_B\" is not a namespace name`,
 		},
 	}
 	for name, tc := range tests {

@@ -1,0 +1,96 @@
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+)
+
+// StatusConditionName is the name of the condition gauge. It follows
+// External Secrets' externalsecret_status_condition, so dashboards and
+// alerts written for one read the other the same way.
+const StatusConditionName = "collab_status_condition"
+
+// Kind label values of the condition gauge.
+const (
+	// KindCollaborator labels a Collaborator's conditions.
+	KindCollaborator = "Collaborator"
+	// KindProviderConfig labels a ProviderConfig's conditions.
+	KindProviderConfig = "ProviderConfig"
+)
+
+// statusConditionDesc describes one series per condition of each object,
+// of value 1, carrying its status and reason as labels. One series per
+// condition (not one per possible status, as External Secrets does) keeps
+// the cardinality at four series per object, and "status" and "reason"
+// still select what an alert needs.
+var statusConditionDesc = prometheus.NewDesc(StatusConditionName,
+	"The conditions of Collaborators and ProviderConfigs as last written to their status: "+
+		"1 for each condition an object has, by kind, namespace, name, provider, condition, status and reason.",
+	[]string{"kind", "namespace", "name", "provider", "condition", "status", "reason"}, nil)
+
+// StatusCollector publishes the conditions of the Collaborators and
+// ProviderConfigs it can list as collab_status_condition. It reads them at
+// scrape time from a client.Reader (the manager's cache): the status the
+// reconcilers wrote is the single source, so the gauge can never disagree
+// with `kubectl get`, and the reconcilers need no metrics code. Every
+// replica publishes it, leader or not, because every replica's cache sees
+// the same objects; alerts aggregate with max by object.
+type StatusCollector struct {
+	// Reader lists the objects; the manager's cache, so a scrape costs no
+	// API server request.
+	Reader client.Reader
+	// Timeout bounds one scrape's lists; 5s when zero. A cache that has not
+	// synced yet would otherwise hold the scrape.
+	Timeout time.Duration
+	// Log receives list failures; such a scrape publishes what it could
+	// list instead of failing the whole metrics endpoint.
+	Log logr.Logger
+}
+
+// Describe implements prometheus.Collector.
+func (c *StatusCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- statusConditionDesc
+}
+
+// Collect implements prometheus.Collector.
+func (c *StatusCollector) Collect(ch chan<- prometheus.Metric) {
+	timeout := c.Timeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+
+	collabs := &collabv1alpha1.CollaboratorList{}
+	if err := c.Reader.List(ctx, collabs); err != nil {
+		c.Log.Error(err, "Listing Collaborators for "+StatusConditionName+" failed")
+	}
+	for i := range collabs.Items {
+		o := &collabs.Items[i]
+		emitConditions(ch, KindCollaborator, o.Namespace, o.Name, o.Spec.ProviderName(), o.Status.Conditions)
+	}
+
+	pcs := &collabv1alpha1.ProviderConfigList{}
+	if err := c.Reader.List(ctx, pcs); err != nil {
+		c.Log.Error(err, "Listing ProviderConfigs for "+StatusConditionName+" failed")
+	}
+	for i := range pcs.Items {
+		o := &pcs.Items[i]
+		ep, _ := o.Spec.Endpoint()
+		emitConditions(ch, KindProviderConfig, o.Namespace, o.Name, ep.Provider, o.Status.Conditions)
+	}
+}
+
+func emitConditions(ch chan<- prometheus.Metric, kind, namespace, name, provider string, conds []metav1.Condition) {
+	for _, cond := range conds {
+		ch <- prometheus.MustNewConstMetric(statusConditionDesc, prometheus.GaugeValue, 1,
+			kind, namespace, name, provider, cond.Type, string(cond.Status), cond.Reason)
+	}
+}

@@ -1,0 +1,89 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+)
+
+func cond(typ string, status metav1.ConditionStatus, reason string) metav1.Condition {
+	return metav1.Condition{Type: typ, Status: status, Reason: reason, Message: "m"}
+}
+
+func TestStatusCollector(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := collabv1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	stalled := &collabv1alpha1.Collaborator{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "trading", Name: "mia"},
+		Spec: collabv1alpha1.CollaboratorSpec{
+			ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: "qc"},
+			QuantConnect:      &collabv1alpha1.QuantConnectCollaborator{ProjectID: 1, UserID: "mia"},
+		},
+		Status: collabv1alpha1.CollaboratorStatus{Conditions: []metav1.Condition{
+			cond(collabv1alpha1.ConditionReady, metav1.ConditionFalse, collabv1alpha1.ReasonCredentialsInvalid),
+			cond(collabv1alpha1.ConditionStalled, metav1.ConditionTrue, collabv1alpha1.ReasonCredentialsInvalid),
+		}},
+	}
+	fresh := &collabv1alpha1.Collaborator{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "trading", Name: "new"},
+		Spec: collabv1alpha1.CollaboratorSpec{
+			ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: "wti"},
+			WebTranslateIt:    &collabv1alpha1.WebTranslateItCollaborator{Email: "a@example.com"},
+		},
+	}
+	pc := &collabv1alpha1.ProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "trading", Name: "qc"},
+		Spec: collabv1alpha1.ProviderConfigSpec{
+			QuantConnect: &collabv1alpha1.QuantConnectConfig{},
+		},
+		Status: collabv1alpha1.ProviderConfigStatus{Conditions: []metav1.Condition{
+			cond(collabv1alpha1.ConditionReady, metav1.ConditionTrue, collabv1alpha1.ReasonAvailable),
+		}},
+	}
+	cl := fake.NewClientBuilder().WithScheme(scheme).
+		WithObjects(stalled, fresh, pc).
+		WithStatusSubresource(stalled, fresh, pc).Build()
+
+	// A fresh object without conditions publishes nothing: absence is
+	// what an alert on "Ready never became True" must not confuse with
+	// False.
+	want := `
+# HELP collab_status_condition The conditions of Collaborators and ProviderConfigs as last written to their status: 1 for each condition an object has, by kind, namespace, name, provider, condition, status and reason.
+# TYPE collab_status_condition gauge
+collab_status_condition{condition="Ready",kind="Collaborator",name="mia",namespace="trading",provider="QuantConnect",reason="CredentialsInvalid",status="False"} 1
+collab_status_condition{condition="Stalled",kind="Collaborator",name="mia",namespace="trading",provider="QuantConnect",reason="CredentialsInvalid",status="True"} 1
+collab_status_condition{condition="Ready",kind="ProviderConfig",name="qc",namespace="trading",provider="QuantConnect",reason="Available",status="True"} 1
+`
+	c := &StatusCollector{Reader: cl, Log: logr.Discard()}
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
+}
+
+// failingReader fails every list, as a cache that has not synced does.
+type failingReader struct{ client.Reader }
+
+func (failingReader) List(context.Context, client.ObjectList, ...client.ListOption) error {
+	return errors.New("cache not started")
+}
+
+// TestStatusCollectorListFailure: a failed list publishes nothing and
+// does not fail the scrape, which would hide every other metric.
+func TestStatusCollectorListFailure(t *testing.T) {
+	c := &StatusCollector{Reader: failingReader{}, Log: logr.Discard()}
+	if n := testutil.CollectAndCount(c); n != 0 {
+		t.Errorf("collected %d series from a failing reader; want 0", n)
+	}
+}

@@ -1,0 +1,161 @@
+package install
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/collab-dev/collaborator-operator/test/testenv"
+)
+
+// chartDir is the Helm chart, relative to the repository root.
+const chartDir = "charts/collaborator-operator"
+
+// releaseNamespace is where the tests install the chart.
+const releaseNamespace = "collab-system"
+
+// chartCase is one set of values the chart is checked with.
+type chartCase struct {
+	name string
+	// set are helm --set arguments.
+	set []string
+	// scoped is the watchNamespaces the values set, if any.
+	scoped []string
+}
+
+var chartCases = []chartCase{
+	{name: "default"},
+	{
+		name:   "namespaced",
+		set:    []string{"watchNamespaces={team-a,team-b}"},
+		scoped: []string{"team-a", "team-b"},
+	},
+	{
+		name: "monitoring",
+		set:  []string{"serviceMonitor.enabled=true", "prometheusRule.enabled=true", "replicaCount=2"},
+	},
+}
+
+// helmTemplate renders the chart as `helm install` would, CRDs included.
+func helmTemplate(t *testing.T, release string, set []string) []*unstructured.Unstructured {
+	t.Helper()
+	args := []string{"template", release, chartDir, "--namespace", releaseNamespace,
+		"--include-crds", "--kube-version", "1.36.3"}
+	for _, s := range set {
+		args = append(args, "--set", s)
+	}
+	out, err := testenv.Helm.Run(testenv.RepoRoot(), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseObjects(t, []byte(out))
+}
+
+func TestChart(t *testing.T) {
+	if err := testenv.TrackInputs(chartDir, "config/crd/bases", "config/rbac", "config/prometheus"); err != nil {
+		t.Fatal(err)
+	}
+	root := testenv.RepoRoot()
+	t.Run("copies-of-config", func(t *testing.T) { checkCopies(t, root) })
+
+	var all []*unstructured.Unstructured
+	for _, tc := range chartCases {
+		t.Run(tc.name, func(t *testing.T) {
+			lint := []string{"lint", chartDir, "--strict", "--kube-version", "1.36.3"}
+			for _, s := range tc.set {
+				lint = append(lint, "--set", s)
+			}
+			if out, err := testenv.Helm.Run(root, lint...); err != nil {
+				t.Fatal(err)
+			} else {
+				t.Log(out)
+			}
+			objs := helmTemplate(t, "collab", tc.set)
+			checkCRDs(t, objs)
+			sa := "collab-collaborator-operator"
+			dep := checkDeployment(t, objs, sa)
+			checkMetricsService(t, objs, dep)
+			pod := dep.Spec.Template.Spec
+			if g := pod.TerminationGracePeriodSeconds; g == nil || *g != 75 {
+				t.Errorf("terminationGracePeriodSeconds %v; want 75 (60s graceful shutdown plus margin)", g)
+			}
+			args := strings.Join(pod.Containers[0].Args, " ")
+			lines := grants(t, objs, releaseNamespace, sa)
+			if tc.scoped != nil {
+				if want := "--watch-namespaces=" + strings.Join(tc.scoped, ","); !strings.Contains(args, want) {
+					t.Errorf("manager args %q lack %s", args, want)
+				}
+				for _, l := range lines {
+					if strings.HasPrefix(l, "cluster: secrets") || strings.HasPrefix(l, "cluster: collaborators") {
+						t.Errorf("a namespaced install grants %q cluster-wide", l)
+					}
+				}
+			}
+			checkGolden(t, "chart-"+tc.name, lines)
+			all = append(all, objs...)
+		})
+	}
+	t.Run("server-side-dry-run", func(t *testing.T) {
+		// One release per case, so their cluster-scoped names differ.
+		var objs []*unstructured.Unstructured
+		for _, tc := range chartCases {
+			objs = append(objs, helmTemplate(t, "dry-"+tc.name, tc.set)...)
+		}
+		dryRun(t, root, dedupeCRDs(objs))
+	})
+}
+
+// dedupeCRDs keeps one copy of each CRD, which every render includes.
+func dedupeCRDs(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	seen := map[string]bool{}
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == "CustomResourceDefinition" {
+			if seen[o.GetName()] {
+				continue
+			}
+			seen[o.GetName()] = true
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// checkCopies checks that the chart's copies of config/ are current:
+// `make manifests` writes them, so a stale copy means it was not run.
+func checkCopies(t *testing.T, root string) {
+	pairs := map[string]string{
+		"config/rbac/role.yaml":         chartDir + "/files/manager-role.yaml",
+		"config/prometheus/alerts.yaml": chartDir + "/files/alerts.yaml",
+	}
+	crds, err := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range crds {
+		pairs["config/crd/bases/"+filepath.Base(c)] = chartDir + "/crds/" + filepath.Base(c)
+	}
+	copies, err := filepath.Glob(filepath.Join(root, chartDir, "crds", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(copies) != len(crds) {
+		t.Errorf("the chart has %d CRDs, config/crd/bases %d; run make manifests", len(copies), len(crds))
+	}
+	for src, dst := range pairs {
+		a, errA := os.ReadFile(filepath.Join(root, src)) //nolint:gosec // G304: this repository's files
+		b, errB := os.ReadFile(filepath.Join(root, dst)) //nolint:gosec // G304: this repository's files
+		if errA != nil || errB != nil {
+			t.Errorf("comparing %s with %s: %v %v", src, dst, errA, errB)
+			continue
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs from %s; run make manifests:\n%s", dst, src, cmp.Diff(string(a), string(b)))
+		}
+	}
+}

@@ -247,6 +247,10 @@ type ManagerOptions struct {
 	ExtraArgs []string
 	// Timeout bounds the wait for /readyz; 60s when zero.
 	Timeout time.Duration
+	// Name names the process and its log file; "manager" when empty. A
+	// test that restarts the manager gives each run its own name, so that
+	// the logs of the earlier runs are kept.
+	Name string
 }
 
 // StartManager runs the manager against the stack's API server, with its
@@ -266,7 +270,11 @@ func (s *Stack) StartManager(ctx context.Context, opts ManagerOptions) (*Process
 		"--metrics-bind-address=0",
 		"--leader-elect=false",
 	}, opts.ExtraArgs...)
-	p, err := s.Start("manager", opts.Binary, args, []string{"KUBECONFIG=" + s.Kubeconfig})
+	name := opts.Name
+	if name == "" {
+		name = "manager"
+	}
+	p, err := s.Start(name, opts.Binary, args, []string{"KUBECONFIG=" + s.Kubeconfig})
 	if err != nil {
 		return nil, err
 	}
@@ -363,6 +371,22 @@ func (p *Process) Stop(grace time.Duration) error {
 	}
 	<-p.done
 	return fmt.Errorf("%s ignored SIGTERM for %s and was killed", p.Name, grace)
+}
+
+// Kill sends SIGKILL to the process group and waits until the process has
+// exited: a crash, with no chance to shut down cleanly, which is what
+// chaos tests inflict on the manager.
+func (p *Process) Kill() error {
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	if err := signalGroup(p.cmd.Process.Pid, true); err != nil {
+		return fmt.Errorf("killing %s: %w", p.Name, err)
+	}
+	<-p.done
+	return nil
 }
 
 // Tail returns the last n lines of the process's log, for failure messages.

@@ -148,6 +148,8 @@ func figures(t *testing.T, seed uint64, r *rig, w *workload, chaosTime, converge
 	say(t, "  operations: %d in %s: %s", w.total(), chaosTime.Round(100*time.Millisecond), render(w.ops))
 	say(t, "  creates refused while the old object was still being deleted: %d; "+
 		"deletes before the operator added its finalizer: %d", w.refused, w.early)
+	say(t, "  WebTranslateIt: %d members removed by deletes; %d deleted before the operator saw them, not required",
+		len(w.wtiGone), len(w.wtiMaybe))
 	say(t, "  provider requests: %d; faults injected: %d (%s); by provider: %s",
 		r.requests(), total, render(faults), render(byProvider))
 	say(t, "  manager: %d kills (SIGKILL), %d starts, start to ready %s",

@@ -187,32 +187,26 @@ func (w *workload) drive(ctx context.Context, t *testing.T, duration time.Durati
 	}
 }
 
-// step picks an operation at random among those possible: create 35 %,
-// update 30 %, delete 35 %, so that about half the slots are live at any
-// time and the end state has many of both.
+// step picks a slot at random: an absent one is created, a live one is
+// changed or deleted, even odds (a WebTranslateIt one, with nothing to
+// change, is deleted or left for another pick). About a third of the slots
+// are then absent at any time, so the end state has many of both kinds.
 func (w *workload) step(ctx context.Context, t *testing.T) {
 	t.Helper()
-	var absent, live, mutable []*slot
-	for _, s := range w.slots {
+	for {
+		s := w.slots[w.rng.IntN(len(w.slots))]
+		deleteIt := w.rng.IntN(2) == 0
 		switch {
 		case !s.live:
-			absent = append(absent, s)
-		case s.provider == pWTI: // a WebTranslateIt spec has nothing to change
-			live = append(live, s)
+			w.create(ctx, t, s)
+		case deleteIt:
+			w.remove(ctx, t, s)
+		case s.provider != pWTI:
+			w.update(ctx, t, s)
 		default:
-			live = append(live, s)
-			mutable = append(mutable, s)
+			continue
 		}
-	}
-	pick := func(list []*slot) *slot { return list[w.rng.IntN(len(list))] }
-	roll := w.rng.IntN(100)
-	switch {
-	case len(absent) > 0 && (roll < 35 || len(live) == 0):
-		w.create(ctx, t, pick(absent))
-	case len(mutable) > 0 && roll < 65:
-		w.update(ctx, t, pick(mutable))
-	case len(live) > 0:
-		w.remove(ctx, t, pick(live))
+		return
 	}
 }
 

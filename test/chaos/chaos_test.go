@@ -94,7 +94,7 @@ func TestChaos(t *testing.T) {
 // settings reads CHAOS_SEED and CHAOS_DURATION.
 func settings(t *testing.T) (uint64, time.Duration) {
 	t.Helper()
-	seed := uint64(time.Now().UnixNano()) //nolint:gosec // G115: any bits make a seed
+	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("CHAOS_SEED"); s != "" {
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {

@@ -21,7 +21,8 @@ const pollInterval = 500 * time.Millisecond
 
 // poll calls check until it reports no problem or timeout passes, and
 // returns how long that took or the last problems.
-func (r *rig) poll(ctx context.Context, timeout time.Duration, check func(context.Context) []string) (time.Duration, []string) {
+func (r *rig) poll(ctx context.Context, timeout time.Duration,
+	check func(context.Context) []string) (time.Duration, []string) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

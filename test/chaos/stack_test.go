@@ -134,7 +134,7 @@ func (r *rig) faultsOff() {
 
 // faultsOf lists a provider's faults, each in that provider's error shape.
 func faultsOf(p string) []simkit.Fault {
-	unavailable := map[string]string{
+	unavailable := map[string]string{ //nolint:gosec // G101: error bodies, no credentials
 		pQC:  `{"success":false,"errors":["Service Unavailable"]}`,
 		pAH:  `{"error":{"message":"Service Unavailable"}}`,
 		pWTI: `{"error":"Service Unavailable"}`,
@@ -153,8 +153,12 @@ func faultsOf(p string) []simkit.Fault {
 	// Rejected: adopt by hand). CHAOS_AH_LOST_CREATE=1 injects it anyway,
 	// to see what the operator then does.
 	lost := simkit.Fault{Name: "lost-answer", Drop: true, LoseAnswer: true}
-	if p == pAH && os.Getenv("CHAOS_AH_LOST_CREATE") == "" {
+	if p == pAH {
 		lost.Match = func(req *http.Request) bool { return req.Method != http.MethodPost }
+		if os.Getenv("CHAOS_AH_LOST_CREATE") != "" {
+			faults = append(faults, simkit.Fault{Name: "lost-create-answer", Drop: true, LoseAnswer: true,
+				Match: func(req *http.Request) bool { return req.Method == http.MethodPost }})
+		}
 	}
 	faults = append(faults, lost)
 	switch p {
@@ -345,6 +349,7 @@ func copyFile(from, to string) error {
 	if err != nil {
 		return fmt.Errorf("keeping %s: %w", from, err)
 	}
+	//nolint:gosec // G703: the directory is the developer's own CHAOS_KEEP_LOGS
 	if err := os.WriteFile(filepath.Clean(to), data, 0o600); err != nil {
 		return errors.Join(fmt.Errorf("keeping %s", from), err)
 	}

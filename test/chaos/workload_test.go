@@ -29,7 +29,7 @@ const ns = "chaos"
 const (
 	qcOwnerUID   = 5001
 	qcOwner      = "chaos-owner"
-	qcToken      = "chaos-qc-token"
+	qcToken      = "chaos-qc-token" //nolint:gosec // G101: a made-up token the simulator is seeded with
 	qcOutsider   = "qc-outsider"
 	ahToken      = "chaos-ah-token"
 	ahOutsider   = "ah-outsider@example.com"
@@ -141,7 +141,8 @@ func (w *workload) setup(ctx context.Context, t *testing.T) {
 		}
 	}
 
-	objs := []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}}
+	objs := make([]client.Object, 0, 7)
+	objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	for p, data := range map[string]map[string]string{
 		pQC:  {collabv1alpha1.QuantConnectUserIDKey: fmt.Sprint(qcOwnerUID), collabv1alpha1.QuantConnectAPITokenKey: qcToken},
 		pAH:  {collabv1alpha1.AppHarborAccessTokenKey: ahToken},

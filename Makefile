@@ -262,6 +262,10 @@ demo: manifests envtest ## Run the operator on a local API server with provider 
 test-e2e: manifests envtest ## Run only the end-to-end tests (built manager and simulator binaries, driven through kubectl).
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test ./test/e2e/ -count=1 -v -timeout 5m
 
+.PHONY: test-chaos
+test-chaos: manifests envtest ## Run only the chaos test (random changes, provider faults, manager SIGKILLs) and print its figures.
+	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test ./test/chaos/ -count=1 -v -timeout 10m
+
 .PHONY: verify-installer
 verify-installer: build-installer envtest ## Build dist/install.yaml and check it: hardened Deployment, RBAC, metrics, server-side dry run.
 	INSTALL_YAML="$(CURDIR)/dist/install.yaml" KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test ./test/install/ -count=1 -v

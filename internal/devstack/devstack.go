@@ -330,6 +330,22 @@ func (p *Process) Stop(grace time.Duration) error {
 	return fmt.Errorf("%s ignored SIGTERM for %s and was killed", p.Name, grace)
 }
 
+// Kill sends SIGKILL to the process group and waits until the process has
+// exited: a crash, with no chance to shut down cleanly, which is what
+// chaos tests inflict on the manager.
+func (p *Process) Kill() error {
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	if err := signalGroup(p.cmd.Process.Pid, true); err != nil {
+		return fmt.Errorf("killing %s: %w", p.Name, err)
+	}
+	<-p.done
+	return nil
+}
+
 // Tail returns the last n lines of the process's log, for failure messages.
 func (p *Process) Tail(n int) string {
 	return TailFile(p.LogPath, n)

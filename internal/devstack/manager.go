@@ -32,6 +32,10 @@ type ManagerOptions struct {
 	ExtraArgs []string
 	// Timeout bounds the wait for /readyz; 60s when zero.
 	Timeout time.Duration
+	// Name names the process and its log file; "manager" when empty. A
+	// test that restarts the manager gives each run its own name, so that
+	// the logs of the earlier runs are kept.
+	Name string
 }
 
 // StartManager runs the manager against the stack's API server, with its
@@ -64,7 +68,11 @@ func (s *Stack) StartManager(ctx context.Context, opts ManagerOptions) (*Process
 		}
 		env = nil
 	}
-	p, err := s.Start("manager", bin, args, env)
+	name := opts.Name
+	if name == "" {
+		name = "manager"
+	}
+	p, err := s.Start(name, bin, args, env)
 	if err != nil {
 		return nil, err
 	}

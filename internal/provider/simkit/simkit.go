@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -19,13 +21,21 @@ import (
 // Fault is a failure the next Times requests get instead of (or, for pure
 // latency, before) the simulator's normal answer.
 type Fault struct {
-	// Times is how many requests the fault applies to; 0 means 1.
+	// Name labels the fault in RandomFaultCounts; it does not change what
+	// the fault does.
+	Name string
+	// Times is how many requests the fault applies to; 0 means 1. Random
+	// faults (SetRandomFaults) ignore it.
 	Times int
 	// Latency delays the answer; the request's own cancellation ends the
 	// wait, so a client timeout test needs no sleep to settle.
 	Latency time.Duration
 	// Drop hijacks the connection and closes it without an answer.
 	Drop bool
+	// LoseAnswer, with Drop, runs the simulator's normal handling first and
+	// only then drops the connection: the change is made but the client
+	// never hears of it, as when a connection breaks on the way back.
+	LoseAnswer bool
 	// Status, when non-zero, is answered instead of the normal handling.
 	Status int
 	// Body is sent with Status; JSON is assumed.
@@ -75,8 +85,46 @@ type Kit struct {
 
 	mu       sync.Mutex
 	faults   []Fault
+	random   *randomFaults
+	counts   map[string]int
 	requests []RequestRecord
 	count    int
+}
+
+// randomFaults is the state of SetRandomFaults; Kit.mu guards it, the
+// generator included (rand.Rand is not safe for concurrent use).
+type randomFaults struct {
+	rate   float64
+	faults []Fault
+	rng    *rand.Rand
+}
+
+// SetRandomFaults makes each request, with probability rate, get one of
+// faults picked at random among those whose Match accepts it (Times is
+// ignored), until StopRandomFaults. Queued faults (Inject) still come
+// first. Chaos tests use it to fail a share of all traffic; each fault
+// given is counted under its Name in RandomFaultCounts. The order in which
+// concurrent requests draw from rng is not fixed, so a seed reproduces the
+// mix of faults, not which request gets which.
+func (k *Kit) SetRandomFaults(rate float64, faults []Fault, rng *rand.Rand) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.random = &randomFaults{rate: rate, faults: append([]Fault(nil), faults...), rng: rng}
+}
+
+// StopRandomFaults ends SetRandomFaults; the counts are kept.
+func (k *Kit) StopRandomFaults() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.random = nil
+}
+
+// RandomFaultCounts returns how many requests got each random fault, by
+// the fault's Name.
+func (k *Kit) RandomFaultCounts() map[string]int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return maps.Clone(k.counts)
 }
 
 // Inject queues a fault; queued faults apply in order, each to its Times
@@ -161,7 +209,30 @@ func (k *Kit) nextFault(r *http.Request) (Fault, bool) {
 		}
 		return f, true
 	}
-	return Fault{}, false
+	return k.randomFault(r)
+}
+
+// randomFault draws a random fault for r; the lock is held.
+func (k *Kit) randomFault(r *http.Request) (Fault, bool) {
+	rf := k.random
+	if rf == nil || rf.rng.Float64() >= rf.rate {
+		return Fault{}, false
+	}
+	fits := make([]Fault, 0, len(rf.faults))
+	for _, f := range rf.faults {
+		if f.Match == nil || f.Match(r) {
+			fits = append(fits, f)
+		}
+	}
+	if len(fits) == 0 {
+		return Fault{}, false
+	}
+	f := fits[rf.rng.IntN(len(fits))]
+	if k.counts == nil {
+		k.counts = map[string]int{}
+	}
+	k.counts[f.Name]++
+	return f, true
 }
 
 func (k *Kit) record(r *http.Request, status int) {
@@ -215,6 +286,9 @@ func (k *Kit) Wrap(next http.Handler) http.Handler {
 			}
 		}
 		if ok && f.Drop {
+			if f.LoseAnswer {
+				next.ServeHTTP(discardWriter{header: http.Header{}}, r)
+			}
 			k.record(r, 0)
 			if hj, isHJ := w.(http.Hijacker); isHJ {
 				if conn, _, err := hj.Hijack(); err == nil {
@@ -247,6 +321,13 @@ func (k *Kit) Wrap(next http.Handler) http.Handler {
 		k.record(r, sw.status)
 	})
 }
+
+// discardWriter takes an answer that is never sent (Fault.LoseAnswer).
+type discardWriter struct{ header http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.header }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}
 
 type statusWriter struct {
 	http.ResponseWriter

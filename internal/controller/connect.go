@@ -153,10 +153,12 @@ func (k *connector) connect(ctx context.Context, pc *collabv1alpha1.ProviderConf
 	}
 	version := fmt.Sprintf("%s/%d/%s/%s", pc.UID, pc.Generation, meta.GetUID(), meta.GetResourceVersion())
 	pcKey := types.NamespacedName{Namespace: pc.Namespace, Name: pc.Name}
+	// Building holds the lock: a changed Secret is then read once, not by
+	// every pass that notices the change at the same moment. Builds are
+	// rare (a change), reuses cheap.
 	k.mu.Lock()
-	prev := k.built[pcKey]
-	k.mu.Unlock()
-	if prev != nil && prev.version == version && meta.GetResourceVersion() != "" {
+	defer k.mu.Unlock()
+	if prev := k.built[pcKey]; prev != nil && prev.version == version && meta.GetResourceVersion() != "" {
 		conn := *prev
 		conn.pc, conn.secret = pc, meta
 		return &conn, nil
@@ -189,9 +191,7 @@ func (k *connector) connect(ctx context.Context, pc *collabv1alpha1.ProviderConf
 		meta = secret
 	}
 	conn := &connection{client: pcl, pc: pc, secret: meta, endpoint: ep, version: version, fingerprint: creds.Fingerprint()}
-	k.mu.Lock()
 	k.built[pcKey] = conn
-	k.mu.Unlock()
 	return conn, nil
 }
 

@@ -32,15 +32,22 @@ import (
 // provider write (holdCredentials), so no access is granted in the moment
 // before this reconciler catches up; only this one removes it.
 type SecretReconciler struct {
-	// Client reads ProviderConfigs, Collaborators and Secret metadata from
-	// the manager's cache and patches Secrets' finalizers.
+	// Client reads ProviderConfigs and Collaborators from the manager's
+	// cache and patches Secrets' finalizers.
 	Client client.Client
+	// SecretMetadata reads Secrets' metadata from the manager's cache
+	// (the Client reads Secrets uncached); nil reads through Client.
+	SecretMetadata client.Reader
 }
 
 // Reconcile keeps one Secret's in-use finalizer true to its users.
 func (r *SecretReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	secret := secretMeta()
-	if err := r.Client.Get(ctx, req.NamespacedName, secret); err != nil {
+	reader := r.SecretMetadata
+	if reader == nil {
+		reader = r.Client
+	}
+	if err := reader.Get(ctx, req.NamespacedName, secret); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	used, err := r.inUse(ctx, secret.Namespace, secret.Name)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,6 +69,21 @@ type managerOptions struct {
 	// alsoWatch are namespaces the manager sees besides the test's own,
 	// for tests of two tenants on one manager.
 	alsoWatch []string
+	// secretGets, when set, counts the reconcilers' reads of Secret data.
+	secretGets *atomic.Int64
+}
+
+// countingReader counts the Secrets read through it.
+type countingReader struct {
+	client.Reader
+	gets *atomic.Int64
+}
+
+func (r countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*corev1.Secret); ok {
+		r.gets.Add(1)
+	}
+	return r.Reader.Get(ctx, key, obj, opts...)
 }
 
 // startManager runs the two reconcilers in a manager that sees only ns, so
@@ -101,8 +117,12 @@ func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOpti
 	if slow == 0 {
 		slow = time.Minute
 	}
+	var secrets client.Reader = mgr.GetAPIReader()
+	if o.secretGets != nil {
+		secrets = countingReader{Reader: secrets, gets: o.secretGets}
+	}
 	opts := Options{
-		Client: mgr.GetClient(), SecretReader: mgr.GetAPIReader(), SecretMetadata: mgr.GetCache(), Providers: reg,
+		Client: mgr.GetClient(), SecretReader: secrets, SecretMetadata: mgr.GetCache(), Providers: reg,
 		SlowRetry: slow, RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
 		AllowedURLs: loopbackOnly,
 	}
@@ -113,7 +133,7 @@ func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOpti
 	if err := (&ProviderConfigReconciler{Options: opts}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
-	if err := (&SecretReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&SecretReconciler{Client: mgr.GetClient(), SecretMetadata: mgr.GetCache()}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)

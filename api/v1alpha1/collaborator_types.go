@@ -16,6 +16,17 @@ const (
 	DeletionOrphan DeletionPolicy = "Orphan"
 )
 
+// ManagementPolicy says whether the operator may change the provider.
+// +kubebuilder:validation:Enum=Full;Observe
+type ManagementPolicy string
+
+const (
+	// ManagementFull creates, corrects and deletes at the provider.
+	ManagementFull ManagementPolicy = "Full"
+	// ManagementObserve only reads and reports; deletion behaves as Orphan.
+	ManagementObserve ManagementPolicy = "Observe"
+)
+
 // AppHarborRole is an AppHarbor collaborator's access level.
 // +kubebuilder:validation:Enum=collaborator;administrator
 type AppHarborRole string
@@ -115,6 +126,20 @@ type CollaboratorSpec struct {
 	// +optional
 	// +kubebuilder:default=Delete
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// expiresAt is when the access ends (RFC 3339). At that time the
+	// operator removes the person at the provider as a delete would, and
+	// the object stays, Ready with reason Expired. Moving it into the
+	// future, or removing it, grants access again.
+	// +optional
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+
+	// managementPolicy is Full (the default: create, correct and delete at
+	// the provider) or Observe (read and report only, never write; deleting
+	// the object leaves the person, as Orphan does).
+	// +optional
+	// +kubebuilder:default=Full
+	ManagementPolicy ManagementPolicy `json:"managementPolicy,omitempty"`
 
 	// quantConnect makes the person a collaborator on a QuantConnect project.
 	// +optional
@@ -216,6 +241,16 @@ type CollaboratorStatus struct {
 	// +optional
 	Access string `json:"access,omitempty"`
 
+	// expiresAt mirrors spec.expiresAt, for the EXPIRES printer column.
+	// +optional
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+
+	// lastHandledReconcileAt is the last value of the
+	// collab.dev/reconcile-requested-at annotation that a pass handled
+	// (with a fresh provider read).
+	// +optional
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
+
 	// quantConnect is the collaborator as QuantConnect last reported it.
 	// +optional
 	QuantConnect *QuantConnectObservation `json:"quantConnect,omitempty"`
@@ -238,6 +273,7 @@ type CollaboratorStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Expires",type=date,JSONPath=`.status.expiresAt`,priority=1
 type Collaborator struct {
 	metav1.TypeMeta `json:",inline"`
 

@@ -23,6 +23,9 @@ const (
 	// ReasonDeleteOnly: the provider documents only a delete
 	// (WebTranslateIt), so there is nothing to create or read.
 	ReasonDeleteOnly = "DeleteOnly"
+	// ReasonExpired: spec.expiresAt has passed and the person was removed
+	// at the provider; the object stays.
+	ReasonExpired = "Expired"
 	// ReasonReconcileSuccess: the last talk with the provider succeeded
 	// (the Synced condition's reason, as in Crossplane).
 	ReasonReconcileSuccess = "ReconcileSuccess"
@@ -60,6 +63,9 @@ const (
 	// ReasonProviderMismatch: the Collaborator's provider block is not the
 	// one its ProviderConfig configures.
 	ReasonProviderMismatch = "ProviderMismatch"
+	// ReasonDrifted: with managementPolicy Observe, the provider does not
+	// hold what the spec says; the operator only reports it.
+	ReasonDrifted = "Drifted"
 	// ReasonBaseURLNotAllowed: the ProviderConfig's baseURL matches no entry
 	// of the manager's --allowed-provider-urls, so no credential is sent.
 	ReasonBaseURLNotAllowed = "BaseURLNotAllowed"
@@ -77,3 +83,7 @@ const (
 	// Collaborators that still use it.
 	ReasonInUse = "InUse"
 )
+
+// ReasonPaused is the Synced reason while the collab.dev/paused annotation
+// is "true": the operator makes no provider call for the object.
+const ReasonPaused = "Paused"

@@ -15,6 +15,12 @@ const (
 	// ExternalIDAnnotation records the provider's id of a collaborator once
 	// known; an object carrying it is adopted rather than created again.
 	ExternalIDAnnotation = "collab.dev/external-id"
+	// PausedAnnotation set to "true" stops every provider call for the
+	// object, its deletion included.
+	PausedAnnotation = "collab.dev/paused"
+	// ReconcileRequestedAtAnnotation: a new value runs a pass at once with
+	// a fresh provider read (Flux's reconcile.fluxcd.io/requestedAt).
+	ReconcileRequestedAtAnnotation = "collab.dev/reconcile-requested-at"
 )
 
 // Provider names, as shown in the PROVIDER printer column.

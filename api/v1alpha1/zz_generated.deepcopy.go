@@ -134,6 +134,10 @@ func (in *CollaboratorList) DeepCopyObject() runtime.Object {
 func (in *CollaboratorSpec) DeepCopyInto(out *CollaboratorSpec) {
 	*out = *in
 	out.ProviderConfigRef = in.ProviderConfigRef
+	if in.ExpiresAt != nil {
+		in, out := &in.ExpiresAt, &out.ExpiresAt
+		*out = (*in).DeepCopy()
+	}
 	if in.QuantConnect != nil {
 		in, out := &in.QuantConnect, &out.QuantConnect
 		*out = new(QuantConnectCollaborator)
@@ -173,6 +177,10 @@ func (in *CollaboratorStatus) DeepCopyInto(out *CollaboratorStatus) {
 	}
 	if in.LastSyncTime != nil {
 		in, out := &in.LastSyncTime, &out.LastSyncTime
+		*out = (*in).DeepCopy()
+	}
+	if in.ExpiresAt != nil {
+		in, out := &in.ExpiresAt, &out.ExpiresAt
 		*out = (*in).DeepCopy()
 	}
 	if in.QuantConnect != nil {

@@ -11,8 +11,11 @@
 --      the operator is doing or retrying (a ProviderConfig being deleted
 --      while in use is Reconciling=True InUse yet still Ready=True).
 --   3. Stalled=True  -> Degraded: only a change by a person can help
---      (CredentialsInvalid, Rejected, ProviderMismatch, BaseURLNotAllowed).
---   4. Ready=True    -> Healthy (Available, DeleteOnly).
+--      (CredentialsInvalid, Rejected, ProviderMismatch, BaseURLNotAllowed,
+--      Drifted under managementPolicy Observe).
+-- Before all of these, collab.dev/paused: "true" -> Suspended.
+--   4. Ready=True    -> Healthy (Available, DeleteOnly, Expired: access
+--      that ended as spec.expiresAt said is the healthy outcome).
 --   5. anything else -> Progressing, with the Ready message.
 -- This is kstatus' order (observedGeneration, Reconciling, Stalled, Ready),
 -- so Argo CD and Flux always agree.
@@ -50,6 +53,14 @@ end
 local hs = {}
 local status = obj.status
 local generation = obj.metadata.generation
+
+-- A Collaborator paused with collab.dev/paused: "true" gets no provider
+-- call at all; Suspended is Argo CD's status for a paused resource.
+if obj.metadata.annotations ~= nil and obj.metadata.annotations["collab.dev/paused"] == "true" then
+  hs.status = "Suspended"
+  hs.message = "Paused (collab.dev/paused): the operator makes no provider call for this object"
+  return hs
+end
 
 if status == nil or status.observedGeneration == nil or status.observedGeneration ~= generation then
   hs.status = "Progressing"

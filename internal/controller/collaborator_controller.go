@@ -92,10 +92,24 @@ func (r *CollaboratorReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 	}()
 
-	if !c.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, c, st)
+	if paused(c) {
+		return r.reconcilePaused(ctx, c, st)
 	}
-	return r.reconcileNormal(ctx, c, st)
+	requested, fresh := freshReadRequested(c)
+	if fresh {
+		ctx = provider.WithFreshRead(ctx)
+	}
+	var res ctrl.Result
+	var err error
+	if !c.DeletionTimestamp.IsZero() {
+		res, err = r.reconcileDelete(ctx, c, st)
+	} else {
+		res, err = r.reconcileNormal(ctx, c, st)
+	}
+	if fresh && err == nil {
+		c.Status.LastHandledReconcileAt = requested
+	}
+	return res, err
 }
 
 func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Collaborator, st *statusWriter[*collabv1alpha1.Collaborator]) (ctrl.Result, error) {
@@ -125,6 +139,9 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		// Nothing was learnt about the provider: like a failed read.
 		return r.fail(ctx, c, "Cannot use the ProviderConfig", err, true)
 	}
+	if c.Spec.ManagementPolicy == collabv1alpha1.ManagementObserve {
+		return r.reconcileObserve(ctx, c, conn)
+	}
 	// Before anything that grants access, the credentials a later revoke
 	// needs are held against deletion.
 	if err := holdCredentials(ctx, r.Client, conn); err != nil {
@@ -134,6 +151,9 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 			return r.retry.pending(c), nil
 		}
 		return r.fail(ctx, c, "Cannot hold the credentials for a later delete", err, true)
+	}
+	if expired(c) {
+		return r.reconcileExpired(ctx, c, conn)
 	}
 	pcl := conn.client
 
@@ -145,7 +165,7 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 			c.Spec.ProviderName()+" was not called: it has no read API; the credentials for the delete are in place")
 		c.Status.LastSyncTime = now()
 		r.retry.succeeded(c)
-		return ctrl.Result{}, nil
+		return untilExpiry(c, ctrl.Result{}), nil
 	}
 	if err != nil {
 		// A failed read says nothing new about the provider: a Ready
@@ -205,7 +225,7 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		c.Spec.ProviderName()+" holds the collaborator as specified", "The last answer of "+c.Spec.ProviderName()+" showed the collaborator")
 	c.Status.LastSyncTime = now()
 	r.retry.succeeded(c)
-	return ctrl.Result{RequeueAfter: nextRead(obs.ObservedAt, conn.pc.Spec.SyncIntervalOrDefault())}, nil
+	return untilExpiry(c, ctrl.Result{RequeueAfter: nextRead(obs.ObservedAt, conn.pc.Spec.SyncIntervalOrDefault())}), nil
 }
 
 // reconcileDelete runs the provider's delete (or, with Orphan, does not)
@@ -216,6 +236,10 @@ func (r *CollaboratorReconciler) reconcileDelete(ctx context.Context, c *collabv
 	}
 	if c.Spec.DeletionPolicy == collabv1alpha1.DeletionOrphan {
 		r.event(c, corev1.EventTypeNormal, eventOrphaned, "Delete", "Left the collaborator at %s (deletionPolicy Orphan)", c.Spec.ProviderName())
+		return ctrl.Result{}, r.release(ctx, c, st)
+	}
+	if c.Spec.ManagementPolicy == collabv1alpha1.ManagementObserve {
+		r.event(c, corev1.EventTypeNormal, eventOrphaned, "Delete", "Left the collaborator at %s (managementPolicy Observe never writes)", c.Spec.ProviderName())
 		return ctrl.Result{}, r.release(ctx, c, st)
 	}
 
@@ -340,6 +364,7 @@ func newCollaboratorStatusWriter(cl client.Client, c *collabv1alpha1.Collaborato
 		func(o *collabv1alpha1.Collaborator) {
 			o.Status.ObservedGeneration = o.Generation
 			o.Status.Provider, o.Status.Target, o.Status.Member, o.Status.Access = summarize(&o.Spec)
+			o.Status.ExpiresAt = o.Spec.ExpiresAt
 		},
 		func(next, prev *collabv1alpha1.Collaborator) bool {
 			a, b := next.Status.DeepCopy(), prev.Status.DeepCopy()

@@ -35,6 +35,15 @@ var statusConditionDesc = prometheus.NewDesc(StatusConditionName,
 		"1 for each condition an object has, by kind, namespace, name, provider, condition, status and reason.",
 	[]string{"kind", "namespace", "name", "provider", "condition", "status", "reason"}, nil)
 
+// ExpiryTimestampName is the gauge of Collaborators' spec.expiresAt, so
+// that alerts can warn before access ends.
+const ExpiryTimestampName = "collab_collaborator_expiry_timestamp_seconds"
+
+var expiryDesc = prometheus.NewDesc(ExpiryTimestampName,
+	"When a Collaborator's access ends (spec.expiresAt), in seconds since the Unix epoch, by namespace, name and provider; "+
+		"absent for Collaborators without expiresAt.",
+	[]string{"namespace", "name", "provider"}, nil)
+
 // StatusCollector publishes the conditions of the Collaborators and
 // ProviderConfigs it can list as collab_status_condition. It reads them at
 // scrape time from a client.Reader (the manager's cache): the status the
@@ -57,6 +66,7 @@ type StatusCollector struct {
 // Describe implements prometheus.Collector.
 func (c *StatusCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- statusConditionDesc
+	ch <- expiryDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -75,6 +85,10 @@ func (c *StatusCollector) Collect(ch chan<- prometheus.Metric) {
 	for i := range collabs.Items {
 		o := &collabs.Items[i]
 		emitConditions(ch, KindCollaborator, o.Namespace, o.Name, o.Spec.ProviderName(), o.Status.Conditions)
+		if o.Spec.ExpiresAt != nil {
+			ch <- prometheus.MustNewConstMetric(expiryDesc, prometheus.GaugeValue, float64(o.Spec.ExpiresAt.Unix()),
+				o.Namespace, o.Name, o.Spec.ProviderName())
+		}
 	}
 
 	pcs := &collabv1alpha1.ProviderConfigList{}

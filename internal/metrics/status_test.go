@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -41,6 +42,7 @@ func TestStatusCollector(t *testing.T) {
 		Spec: collabv1alpha1.CollaboratorSpec{
 			ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: "wti"},
 			WebTranslateIt:    &collabv1alpha1.WebTranslateItCollaborator{Email: "a@example.com"},
+			ExpiresAt:         &metav1.Time{Time: time.Unix(1798761600, 0)},
 		},
 	}
 	pc := &collabv1alpha1.ProviderConfig{
@@ -67,7 +69,16 @@ collab_status_condition{condition="Stalled",kind="Collaborator",name="mia",names
 collab_status_condition{condition="Ready",kind="ProviderConfig",name="qc",namespace="trading",provider="QuantConnect",reason="Available",status="True"} 1
 `
 	c := &StatusCollector{Reader: cl, Log: logr.Discard()}
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), StatusConditionName); err != nil {
+		t.Error(err)
+	}
+	// Only Collaborators with expiresAt have an expiry.
+	wantExpiry := `
+# HELP collab_collaborator_expiry_timestamp_seconds When a Collaborator's access ends (spec.expiresAt), in seconds since the Unix epoch, by namespace, name and provider; absent for Collaborators without expiresAt.
+# TYPE collab_collaborator_expiry_timestamp_seconds gauge
+collab_collaborator_expiry_timestamp_seconds{name="new",namespace="trading",provider="WebTranslateIt"} 1.7987616e+09
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(wantExpiry), ExpiryTimestampName); err != nil {
 		t.Error(err)
 	}
 }

@@ -26,6 +26,9 @@ type Observation struct {
 	UpToDate bool
 	// ExternalID is the provider's id of the collaborator, when known.
 	ExternalID string
+	// Difference says, for a person, what differs from the spec when
+	// UpToDate is false ("permission is read, the spec wants write").
+	Difference string
 	// ObservedAt is when the provider gave the answer this observation
 	// rests on: a shared snapshot may be older than the call. Zero for a
 	// provider without a read. The reconciler comes back when the snapshot
@@ -112,4 +115,20 @@ func (c Credentials) Fingerprint() string {
 		_, _ = h.Write(c[k])
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+type freshReadKey struct{}
+
+// WithFreshRead asks the Observe calls made with ctx to read the provider
+// afresh instead of a shared snapshot, as a person's reconcile request
+// (collab.dev/reconcile-requested-at) does. Concurrent fresh reads of one
+// project still share one request.
+func WithFreshRead(ctx context.Context) context.Context {
+	return context.WithValue(ctx, freshReadKey{}, true)
+}
+
+// FreshRead reports whether ctx asks for a fresh read.
+func FreshRead(ctx context.Context) bool {
+	v, _ := ctx.Value(freshReadKey{}).(bool)
+	return v
 }

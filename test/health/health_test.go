@@ -189,7 +189,9 @@ type state struct {
 	setStatus func(c *cv1.Collaborator)
 	// bumpSpec changes the spec after the status is written, so that the
 	// status describes an older generation.
-	bumpSpec    bool
+	bumpSpec bool
+	// annotations are set on the object when it is created.
+	annotations map[string]string
 	wantArgo    string
 	wantMessage string
 	wantKStatus status.Status
@@ -283,10 +285,55 @@ func TestCollaboratorHealth(t *testing.T) {
 			wantMessage: "Waiting for the operator to observe generation 2",
 			wantKStatus: status.InProgressStatus,
 		},
+		{
+			// Access ended as spec.expiresAt said: the healthy outcome.
+			name: "expired",
+			setStatus: func(c *cv1.Collaborator) {
+				c.Status.Conditions = []metav1.Condition{
+					cond(cv1.ConditionReady, metav1.ConditionTrue, cv1.ReasonExpired,
+						"Access expired at 2026-12-31T00:00:00Z: removed expired@example.com from my-app at AppHarbor"),
+					cond(cv1.ConditionSynced, metav1.ConditionTrue, cv1.ReasonReconcileSuccess, "AppHarbor answered"),
+				}
+			},
+			wantArgo:    "Healthy",
+			wantMessage: "Expired: Access expired at 2026-12-31T00:00:00Z: removed expired@example.com from my-app at AppHarbor",
+			wantKStatus: status.CurrentStatus,
+		},
+		{
+			// Paused: Argo CD's Suspended. kstatus has no paused state; it
+			// reads Ready as last observed.
+			name:        "paused",
+			annotations: map[string]string{"collab.dev/paused": "true"},
+			setStatus: func(c *cv1.Collaborator) {
+				c.Status.Conditions = []metav1.Condition{
+					cond(cv1.ConditionReady, metav1.ConditionTrue, cv1.ReasonAvailable,
+						"AppHarbor holds the collaborator as specified"),
+					cond(cv1.ConditionSynced, metav1.ConditionFalse, cv1.ReasonPaused,
+						`collab.dev/paused is "true": the operator makes no provider call for this object`),
+				}
+			},
+			wantArgo:    "Suspended",
+			wantMessage: "Paused (collab.dev/paused): the operator makes no provider call for this object",
+			wantKStatus: status.CurrentStatus,
+		},
+		{
+			name: "drifted",
+			setStatus: func(c *cv1.Collaborator) {
+				c.Status.Conditions = []metav1.Condition{
+					cond(cv1.ConditionReady, metav1.ConditionFalse, cv1.ReasonDrifted,
+						"drifted@example.com on my-app at AppHarbor differs: role is administrator, the spec wants collaborator"),
+					cond(cv1.ConditionStalled, metav1.ConditionTrue, cv1.ReasonDrifted,
+						"drifted@example.com on my-app at AppHarbor differs: role is administrator, the spec wants collaborator"),
+				}
+			},
+			wantArgo:    "Degraded",
+			wantMessage: "Drifted: drifted@example.com on my-app at AppHarbor differs: role is administrator, the spec wants collaborator",
+			wantKStatus: status.FailedStatus,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &cv1.Collaborator{
-				ObjectMeta: metav1.ObjectMeta{Name: tc.name, Namespace: ns},
+				ObjectMeta: metav1.ObjectMeta{Name: tc.name, Namespace: ns, Annotations: tc.annotations},
 				Spec: cv1.CollaboratorSpec{
 					ProviderConfigRef: cv1.ProviderConfigReference{Name: "appharbor"},
 					AppHarbor: &cv1.AppHarborCollaborator{

@@ -38,6 +38,8 @@ func TestCRDsAsServed(t *testing.T) {
 				{"Ready", "string", readyStatus},
 				{"Reason", "string", readyReason},
 				{"Age", "date", ".metadata.creationTimestamp"},
+				// Priority 1: shown by kubectl get -o wide only.
+				{"Expires", "date", ".status.expiresAt"},
 			},
 		},
 		"providerconfigs.collab.dev": {
@@ -80,6 +82,9 @@ func TestCRDsAsServed(t *testing.T) {
 			got := make([]column, 0, len(v.AdditionalPrinterColumns))
 			for _, c := range v.AdditionalPrinterColumns {
 				got = append(got, column{c.Name, c.Type, c.JSONPath})
+				if wide := c.Name == "Expires"; wide != (c.Priority == 1) {
+					t.Errorf("column %s has priority %d; only Expires is for -o wide", c.Name, c.Priority)
+				}
 			}
 			if diff := cmp.Diff(tc.columns, got); diff != "" {
 				t.Errorf("printer columns (-want +got):\n%s", diff)

@@ -23,6 +23,7 @@ func TestDefaults(t *testing.T) {
 			want: `
 providerConfigRef: {name: pc}
 deletionPolicy: Delete
+managementPolicy: Full
 quantConnect: {projectID: 23456789, userID: mia-ai, liveControl: false, write: false}`,
 		},
 		"Collaborator appHarbor": {
@@ -31,6 +32,7 @@ quantConnect: {projectID: 23456789, userID: mia-ai, liveControl: false, write: f
 			want: `
 providerConfigRef: {name: pc}
 deletionPolicy: Delete
+managementPolicy: Full
 appHarbor: {application: my-app, email: bob@example.com, role: collaborator}`,
 		},
 		"Collaborator webTranslateIt": {
@@ -39,6 +41,7 @@ appHarbor: {application: my-app, email: bob@example.com, role: collaborator}`,
 			want: `
 providerConfigRef: {name: pc}
 deletionPolicy: Delete
+managementPolicy: Full
 webTranslateIt: {email: carol@example.com}`,
 		},
 		"Collaborator explicit values are kept": {
@@ -46,10 +49,14 @@ webTranslateIt: {email: carol@example.com}`,
 			spec: `
 providerConfigRef: {name: pc}
 deletionPolicy: Orphan
+managementPolicy: Observe
+expiresAt: "2026-12-31T00:00:00Z"
 appHarbor: {application: my-app, email: bob@example.com, role: administrator}`,
 			want: `
 providerConfigRef: {name: pc}
 deletionPolicy: Orphan
+managementPolicy: Observe
+expiresAt: "2026-12-31T00:00:00Z"
 appHarbor: {application: my-app, email: bob@example.com, role: administrator}`,
 		},
 		"ProviderConfig quantConnect": {

@@ -42,6 +42,20 @@ appHarbor: {application: my-app, email: bob@example.com}
 webTranslateIt: {email: bob@example.com}`,
 			want: []string{"spec", msgExactlyOne},
 		},
+		"expiresAt not a timestamp": {
+			spec: `
+providerConfigRef: {name: pc}
+expiresAt: next-quarter
+quantConnect: {projectID: 1, userID: mia-ai}`,
+			want: []string{"spec.expiresAt", "next-quarter"},
+		},
+		"unknown managementPolicy": {
+			spec: `
+providerConfigRef: {name: pc}
+managementPolicy: Sometimes
+quantConnect: {projectID: 1, userID: mia-ai}`,
+			want: []string{"spec.managementPolicy", "Sometimes", "Full", "Observe"},
+		},
 		"appHarbor email not an email": {
 			spec: `
 providerConfigRef: {name: pc}
@@ -137,6 +151,18 @@ func TestProviderConfigCreateRejected(t *testing.T) {
 quantConnect: {credentialsSecretRef: {name: s}}
 appHarbor: {credentialsSecretRef: {name: s}}`,
 			want: []string{"spec", msgExactlyOne},
+		},
+		"rateLimit of zero requests per second": {
+			spec: `
+rateLimit: {requestsPerSecond: 0}
+quantConnect: {credentialsSecretRef: {name: s}}`,
+			want: []string{"spec.rateLimit.requestsPerSecond", "1"},
+		},
+		"rateLimit without requestsPerSecond": {
+			spec: `
+rateLimit: {burst: 5}
+quantConnect: {credentialsSecretRef: {name: s}}`,
+			want: []string{"spec.rateLimit.requestsPerSecond", "Required"},
 		},
 		"baseURL ftp://x": {
 			spec: `quantConnect: {baseURL: "ftp://x", credentialsSecretRef: {name: s}}`,

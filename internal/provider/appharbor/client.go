@@ -98,7 +98,11 @@ func (c *Client) Observe(ctx context.Context, col *collabv1alpha1.Collaborator) 
 		return provider.Observation{}, nil
 	}
 	var found *Collaborator
-	list, at, listErr := c.cache.Get(ctx, c.key(s.Application), c.maxAge, c.fetch(s.Application))
+	get := c.cache.Get
+	if provider.FreshRead(ctx) {
+		get = c.cache.Refresh
+	}
+	list, at, listErr := get(ctx, c.key(s.Application), c.maxAge, c.fetch(s.Application))
 	switch provider.ClassOf(listErr) {
 	case provider.ClassUnauthorized, provider.ClassUnavailable, provider.ClassRateLimited:
 		return provider.Observation{}, fmt.Errorf("observing AppHarbor collaborator %s of %s: %w", id, s.Application, listErr)
@@ -128,6 +132,7 @@ func (c *Client) Observe(ctx context.Context, col *collabv1alpha1.Collaborator) 
 	return provider.Observation{
 		Exists:     true,
 		UpToDate:   strings.EqualFold(found.Role, wantRole(s)),
+		Difference: roleDifference(found.Role, wantRole(s)),
 		ExternalID: id,
 		ObservedAt: at,
 	}, nil
@@ -267,4 +272,12 @@ func fillStatus(col *collabv1alpha1.Collaborator, id string, got *Collaborator) 
 	col.Status.AppHarbor = &collabv1alpha1.AppHarborObservation{
 		ID: id, UserID: got.User.ID, UserName: got.User.Name, Role: got.Role, URL: got.URL,
 	}
+}
+
+// roleDifference names a role AppHarbor holds otherwise than the spec.
+func roleDifference(got, want string) string {
+	if strings.EqualFold(got, want) {
+		return ""
+	}
+	return fmt.Sprintf("role is %s, the spec wants %s", got, want)
 }

@@ -390,4 +390,4 @@ func mustParse(t *testing.T, raw string) *url.URL {
 
 // ignoreObservedAt leaves out when the snapshot was fetched, which the
 // tests of what was observed do not control.
-var ignoreObservedAt = cmpopts.IgnoreFields(provider.Observation{}, "ObservedAt")
+var ignoreObservedAt = cmpopts.IgnoreFields(provider.Observation{}, "ObservedAt", "Difference")

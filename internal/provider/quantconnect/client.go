@@ -110,7 +110,11 @@ func (c *Client) Observe(ctx context.Context, col *collabv1alpha1.Collaborator) 
 	if err != nil {
 		return provider.Observation{}, err
 	}
-	list, at, err := c.cache.Get(ctx, c.key(s.ProjectID), c.maxAge, c.fetch(s.ProjectID))
+	get := c.cache.Get
+	if provider.FreshRead(ctx) {
+		get = c.cache.Refresh
+	}
+	list, at, err := get(ctx, c.key(s.ProjectID), c.maxAge, c.fetch(s.ProjectID))
 	if err != nil {
 		return provider.Observation{}, fmt.Errorf("observing QuantConnect collaborator %s on project %d: %w", s.UserID, s.ProjectID, err)
 	}
@@ -122,6 +126,7 @@ func (c *Client) Observe(ctx context.Context, col *collabv1alpha1.Collaborator) 
 	return provider.Observation{
 		Exists:     true,
 		UpToDate:   found.Owner || upToDate(found, s),
+		Difference: difference(found, s),
 		ExternalID: strconv.FormatInt(found.UID, 10),
 		ObservedAt: at,
 	}, nil
@@ -298,6 +303,21 @@ func find(list []Collaborator, userID string) *Collaborator {
 
 func upToDate(got *Collaborator, s *collabv1alpha1.QuantConnectCollaborator) bool {
 	return strings.EqualFold(got.Permission, "write") == s.Write && got.LiveControl == s.LiveControl
+}
+
+// difference names the fields QuantConnect holds otherwise than the spec.
+func difference(got *Collaborator, s *collabv1alpha1.QuantConnectCollaborator) string {
+	if got.Owner {
+		return ""
+	}
+	var diffs []string
+	if want := map[bool]string{true: "write", false: "read"}[s.Write]; !strings.EqualFold(got.Permission, want) {
+		diffs = append(diffs, fmt.Sprintf("permission is %s, the spec wants %s", got.Permission, want))
+	}
+	if got.LiveControl != s.LiveControl {
+		diffs = append(diffs, fmt.Sprintf("liveControl is %t, the spec wants %t", got.LiveControl, s.LiveControl))
+	}
+	return strings.Join(diffs, "; ")
 }
 
 func fillStatus(col *collabv1alpha1.Collaborator, got *Collaborator) {

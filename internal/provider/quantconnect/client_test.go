@@ -486,4 +486,4 @@ func BenchmarkObserve(b *testing.B) {
 
 // ignoreObservedAt leaves out when the snapshot was fetched, which the
 // tests of what was observed do not control.
-var ignoreObservedAt = cmpopts.IgnoreFields(provider.Observation{}, "ObservedAt")
+var ignoreObservedAt = cmpopts.IgnoreFields(provider.Observation{}, "ObservedAt", "Difference")

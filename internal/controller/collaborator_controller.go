@@ -5,25 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
@@ -353,166 +345,6 @@ func (r *CollaboratorReconciler) event(c *collabv1alpha1.Collaborator, typ, reas
 	if r.Recorder != nil {
 		r.Recorder.Eventf(c, nil, typ, reason, action, format, args...)
 	}
-}
-
-// newCollaboratorStatusWriter writes what a pass learned, ignoring a
-// lastSyncTime that alone moved: that is not news, and skipping it keeps
-// steady-state resyncs write-free.
-func newCollaboratorStatusWriter(cl client.Client, c *collabv1alpha1.Collaborator) *statusWriter[*collabv1alpha1.Collaborator] {
-	return newStatusWriter(cl, c,
-		func(dst, src *collabv1alpha1.Collaborator) { dst.Status = src.Status },
-		func(o *collabv1alpha1.Collaborator) {
-			o.Status.ObservedGeneration = o.Generation
-			o.Status.Provider, o.Status.Target, o.Status.Member, o.Status.Access = summarize(&o.Spec)
-			o.Status.ExpiresAt = o.Spec.ExpiresAt
-		},
-		func(next, prev *collabv1alpha1.Collaborator) bool {
-			a, b := next.Status.DeepCopy(), prev.Status.DeepCopy()
-			a.LastSyncTime, b.LastSyncTime = nil, nil
-			if !equality.Semantic.DeepEqual(a, b) {
-				return false
-			}
-			next.Status.LastSyncTime = prev.Status.LastSyncTime
-			return true
-		})
-}
-
-// summarize computes the printer-column fields from the spec.
-func summarize(s *collabv1alpha1.CollaboratorSpec) (prov, target, member, access string) {
-	switch {
-	case s.QuantConnect != nil:
-		access = "read"
-		if s.QuantConnect.Write {
-			access = "write"
-		}
-		if s.QuantConnect.LiveControl {
-			access += "+live"
-		}
-		return collabv1alpha1.ProviderQuantConnect, strconv.FormatInt(s.QuantConnect.ProjectID, 10), s.QuantConnect.UserID, access
-	case s.AppHarbor != nil:
-		return collabv1alpha1.ProviderAppHarbor, s.AppHarbor.Application, s.AppHarbor.Email, string(s.AppHarbor.Role)
-	case s.WebTranslateIt != nil:
-		return collabv1alpha1.ProviderWebTranslateIt, "organization", s.WebTranslateIt.Email, "member"
-	}
-	return "", "", "", ""
-}
-
-func now() *metav1.Time {
-	t := metav1.Now()
-	return &t
-}
-
-// Field indexes used to find the objects a change affects without polling.
-const (
-	// indexProviderConfigRef indexes Collaborators by the ProviderConfig
-	// they reference.
-	indexProviderConfigRef = ".spec.providerConfigRef.name"
-	// indexSecretRef indexes ProviderConfigs by their credentials Secret.
-	indexSecretRef = ".spec.credentialsSecretRef.name" //nolint:gosec // a field index name, not a credential
-)
-
-// SetupWithManager registers the controller and its watches (SetupIndexes
-// must have run on mgr): ProviderConfig and Secret changes requeue the Collaborators
-// that use them, so fixed credentials apply at once.
-func (r *CollaboratorReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.retry = newRetryPolicy(r.RetryBase, r.RetryMax, r.SlowRetry)
-	r.conns = r.newConnector()
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&collabv1alpha1.Collaborator{}, builder.WithPredicates(
-			// Status writes are ours; only spec, annotation (adoption) and
-			// deletion changes need a pass.
-			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&collabv1alpha1.ProviderConfig{},
-			handler.EnqueueRequestsFromMapFunc(r.collaboratorsOfProviderConfig),
-			builder.WithPredicates(providerConfigChanged())).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.collaboratorsOfSecret)).
-		WithOptions(controller.Options{
-			MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1),
-			RateLimiter:             r.retry.queueLimiter(),
-		}).
-		Named("collaborator").
-		Complete(r)
-}
-
-func (r *CollaboratorReconciler) collaboratorsOfProviderConfig(ctx context.Context, o client.Object) []reconcile.Request {
-	reqs, err := collaboratorsUsing(ctx, r.Client, o.GetNamespace(), o.GetName())
-	if err != nil {
-		logf.FromContext(ctx).Error(err, "Listing Collaborators of a ProviderConfig failed", "providerConfig", o.GetName())
-	}
-	return reqs
-}
-
-func (r *CollaboratorReconciler) collaboratorsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	pcs := &collabv1alpha1.ProviderConfigList{}
-	if err := r.Client.List(ctx, pcs, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexSecretRef: o.GetName()}); err != nil {
-		logf.FromContext(ctx).Error(err, "Listing ProviderConfigs of a Secret failed", "secret", o.GetName())
-		return nil
-	}
-	var reqs []reconcile.Request
-	for i := range pcs.Items {
-		reqs = append(reqs, r.collaboratorsOfProviderConfig(ctx, &pcs.Items[i])...)
-	}
-	return reqs
-}
-
-// collaboratorsUsing lists the Collaborators that reference a ProviderConfig.
-// Callers that decide on finalizers must treat an error as "in use".
-func collaboratorsUsing(ctx context.Context, cl client.Reader, namespace, name string) ([]reconcile.Request, error) {
-	list := &collabv1alpha1.CollaboratorList{}
-	if err := cl.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{indexProviderConfigRef: name}); err != nil {
-		return nil, fmt.Errorf("listing Collaborators of ProviderConfig %s/%s: %w", namespace, name, err)
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return reqs, nil
-}
-
-// providerConfigChanged passes ProviderConfig events that can change a
-// Collaborator's outcome: spec changes and Ready flips. Its other status
-// writes would otherwise requeue every Collaborator that uses it.
-func providerConfigChanged() predicate.Predicate {
-	return predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.Funcs{
-		UpdateFunc: func(e event.UpdateEvent) bool {
-			return readyStatus(e.ObjectOld) != readyStatus(e.ObjectNew)
-		},
-		CreateFunc:  func(event.CreateEvent) bool { return true },
-		DeleteFunc:  func(event.DeleteEvent) bool { return true },
-		GenericFunc: func(event.GenericEvent) bool { return false },
-	})
-}
-
-func readyStatus(o client.Object) metav1.ConditionStatus {
-	pc, ok := o.(*collabv1alpha1.ProviderConfig)
-	if !ok {
-		return ""
-	}
-	if c := meta.FindStatusCondition(pc.Status.Conditions, collabv1alpha1.ConditionReady); c != nil {
-		return c.Status
-	}
-	return ""
-}
-
-// SetupIndexes registers the field indexes both reconcilers query. Call it
-// once per manager, before setting up the reconcilers.
-func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	err := mgr.GetFieldIndexer().IndexField(ctx, &collabv1alpha1.Collaborator{}, indexProviderConfigRef, func(o client.Object) []string {
-		return []string{o.(*collabv1alpha1.Collaborator).Spec.ProviderConfigRef.Name}
-	})
-	if err != nil {
-		return fmt.Errorf("indexing Collaborators by ProviderConfig: %w", err)
-	}
-	err = mgr.GetFieldIndexer().IndexField(ctx, &collabv1alpha1.ProviderConfig{}, indexSecretRef, func(o client.Object) []string {
-		if ep, ok := o.(*collabv1alpha1.ProviderConfig).Spec.Endpoint(); ok {
-			return []string{ep.SecretName}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("indexing ProviderConfigs by Secret: %w", err)
-	}
-	return nil
 }
 
 // nextRead is when a Ready collaborator is looked at again: just after the

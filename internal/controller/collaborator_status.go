@@ -56,4 +56,3 @@ func now() *metav1.Time {
 	t := metav1.Now()
 	return &t
 }
-

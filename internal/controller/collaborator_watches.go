@@ -132,4 +132,3 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	}
 	return nil
 }
-

@@ -381,7 +381,8 @@ func setupControllers(mgr ctrl.Manager) error {
 	if err := (&controller.ProviderConfigReconciler{Options: opts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the ProviderConfig controller: %w", err)
 	}
-	if err := (&controller.SecretReconciler{Client: mgr.GetClient(), SecretMetadata: mgr.GetCache()}).SetupWithManager(mgr); err != nil {
+	secrets := &controller.SecretReconciler{Client: mgr.GetClient(), SecretMetadata: mgr.GetCache()}
+	if err := secrets.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Secret controller: %w", err)
 	}
 	return nil

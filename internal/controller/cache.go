@@ -31,5 +31,5 @@ func StripCachedObject() toolscache.TransformFunc {
 // by metadata only, so an unnamed kind is taken to be a Secret: the safe
 // reading, since it only drops annotations nothing here reads.
 func isSecretMeta(m *metav1.PartialObjectMetadata) bool {
-	return m.Kind == "" || (m.Kind == "Secret" && (m.APIVersion == "v1" || m.APIVersion == ""))
+	return m.Kind == "" || (m.Kind == kindSecret && (m.APIVersion == "v1" || m.APIVersion == ""))
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -60,6 +62,11 @@ type CollaboratorReconciler struct {
 
 	// retry is built by SetupWithManager from Options.
 	retry *retryPolicy
+	// created holds the UIDs of objects this manager just created at the
+	// provider, so that the pass after the create, which may read the
+	// object from a cache that lacks the status just written, does not
+	// report an adoption.
+	created sync.Map
 }
 
 // +kubebuilder:rbac:groups=collab.dev,resources=collaborators,verbs=get;list;watch;update;patch
@@ -167,7 +174,9 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 
 	// Found at the provider before this object ever synced: someone made
 	// it outside Kubernetes, or the object was restored from a backup.
-	if obs.Exists && c.Status.LastSyncTime == nil {
+	// (A pass right after this manager's own create may not see the
+	// status it wrote yet: that is no adoption.)
+	if _, ours := r.created.LoadAndDelete(c.UID); obs.Exists && c.Status.LastSyncTime == nil && !ours {
 		r.event(c, corev1.EventTypeNormal, eventAdopted, "Adopt", "Adopted the existing collaborator at %s", c.Spec.ProviderName())
 	}
 	switch {
@@ -183,6 +192,7 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		if err := r.recordExternalID(ctx, c, created.ExternalID); err != nil {
 			return ctrl.Result{}, err
 		}
+		r.created.Store(c.UID, struct{}{})
 		r.event(c, corev1.EventTypeNormal, eventCreated, "Create", "Created the collaborator at %s", c.Spec.ProviderName())
 		// The snapshot was renewed by the write's answer.
 		obs.ObservedAt = time.Now()
@@ -282,7 +292,7 @@ func (r *CollaboratorReconciler) connect(ctx context.Context, c *collabv1alpha1.
 // never leave Ready=True.
 func (r *CollaboratorReconciler) fail(ctx context.Context, c *collabv1alpha1.Collaborator, what string, err error, readOnly bool) (ctrl.Result, error) {
 	f := classify(err)
-	msg := fmt.Sprintf("%s: %v. %s", what, err, advice(f.reason))
+	msg := fmt.Sprintf("%s: %s. %s", what, sentence(err), advice(f.reason))
 	ready := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionReady)
 	periodic := readOnly && ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == c.Generation
 	markFailure(&c.Status.Conditions, c.Generation, f, f.reason, msg, periodic)
@@ -295,9 +305,9 @@ func (r *CollaboratorReconciler) fail(ctx context.Context, c *collabv1alpha1.Col
 // because a provider or credentials gone for good would block forever.
 func (r *CollaboratorReconciler) failDelete(ctx context.Context, c *collabv1alpha1.Collaborator, err error) (ctrl.Result, error) {
 	f := classify(err)
-	msg := fmt.Sprintf("Removing the collaborator at the provider failed: %v. %s "+
+	msg := fmt.Sprintf("Removing the collaborator at the provider failed: %s. %s "+
 		"If the provider or its credentials are gone for good, set spec.deletionPolicy to Orphan to release this object without calling the provider.",
-		err, advice(f.reason))
+		sentence(err), advice(f.reason))
 	markFailure(&c.Status.Conditions, c.Generation, f, collabv1alpha1.ReasonDeleting, msg, false)
 	logf.FromContext(ctx).Info("Delete blocked", "reason", f.reason, "error", err.Error())
 	r.event(c, corev1.EventTypeWarning, eventFailed, "Delete", "%s", msg)
@@ -360,4 +370,10 @@ func nextRead(observedAt time.Time, interval time.Duration) time.Duration {
 		wait = time.Until(observedAt.Add(interval))
 	}
 	return max(wait, 0) + time.Duration(rand.Int64N(int64(spread)+1)) //nolint:gosec // spreading load needs no cryptographic randomness
+}
+
+// sentence is err's text without a closing period, for messages that add
+// their own.
+func sentence(err error) string {
+	return strings.TrimRight(strings.TrimSpace(err.Error()), ".")
 }

@@ -260,7 +260,7 @@ func holdCredentials(ctx context.Context, cl client.Client, conn *connection) er
 		}
 		if !o.GetDeletionTimestamp().IsZero() {
 			reason := collabv1alpha1.ReasonProviderConfigNotFound
-			if kindOf(o) == "Secret" {
+			if kindOf(o) == kindSecret {
 				reason = collabv1alpha1.ReasonSecretNotFound
 			}
 			return &setupError{reason: reason, message: fmt.Sprintf(
@@ -295,6 +295,9 @@ func kindOf(o client.Object) string {
 	case *collabv1alpha1.ProviderConfig:
 		return "ProviderConfig"
 	default:
-		return "Secret"
+		return kindSecret
 	}
 }
+
+// kindSecret names the Secret kind in messages.
+const kindSecret = "Secret"

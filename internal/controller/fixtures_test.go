@@ -356,9 +356,10 @@ func (f *fixture) waitEvents(name string, reasons ...string) {
 	})
 }
 
-// waitProviderConfigReady waits until the ProviderConfig is Ready, so that
+// waitProviderConfigReady waits until the ProviderConfig qc is Ready, so that
 // its Ready flip (which requeues its Collaborators) is behind the test.
-func (f *fixture) waitProviderConfigReady(name string) {
+func (f *fixture) waitProviderConfigReady() {
+	const name = "qc"
 	f.t.Helper()
 	eventually(f.t, 10*time.Second, func() error {
 		pc := &collabv1alpha1.ProviderConfig{}

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"errors"
-	"math/rand/v2"
 	"time"
 	"unicode/utf8"
 
@@ -202,13 +201,4 @@ func capMessage(msg string) string {
 		cut--
 	}
 	return msg[:cut] + "…"
-}
-
-// jitter spreads periodic re-reads by up to a tenth of the interval, so
-// thousands of Collaborators created together do not re-read together.
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return d
-	}
-	return d + time.Duration(rand.Int64N(int64(d)/10+1)) //nolint:gosec // spreading load needs no cryptographic randomness
 }

@@ -66,7 +66,7 @@ func TestRateLimitWithoutRetryAfterBacksOff(t *testing.T) {
 	p := newRetryPolicy(time.Second, time.Minute, time.Hour)
 	obj := &collabv1alpha1.Collaborator{ObjectMeta: metav1.ObjectMeta{Name: "mia", Namespace: "ns"}}
 	f := failure{reason: collabv1alpha1.ReasonRateLimited}
-	var got []time.Duration
+	got := make([]time.Duration, 0, 5)
 	for range 5 {
 		got = append(got, p.failed(obj, f).RequeueAfter)
 	}

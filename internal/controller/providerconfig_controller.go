@@ -113,7 +113,7 @@ func (r *ProviderConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	if err != nil {
 		f := classify(err)
-		msg := fmt.Sprintf("%v. %s", err, advice(f.reason))
+		msg := fmt.Sprintf("%s. %s", sentence(err), advice(f.reason))
 		// A rate limit says nothing about the credentials: flipping Ready
 		// would requeue every Collaborator of this ProviderConfig into the
 		// same limit.

@@ -123,7 +123,7 @@ func TestRejectedIsNotRetriedHot(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{slowRetry: time.Hour})
 	f.quantConnectConfig(time.Minute)
-	f.waitProviderConfigReady("qc")
+	f.waitProviderConfigReady()
 	f.create(qcCollaborator("ghost", "qc", "no-such-user", false, false))
 
 	c := f.waitCondition("ghost", collabv1alpha1.ConditionStalled, metav1.ConditionTrue, collabv1alpha1.ReasonRejected)

@@ -96,7 +96,7 @@ func (r *SecretReconciler) inUse(ctx context.Context, namespace, name string) (b
 // this reconciler's cache holds.
 func secretMeta() *metav1.PartialObjectMetadata {
 	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kindSecret))
 	return m
 }
 

@@ -79,7 +79,7 @@ func TestSecretReadOncePerChange(t *testing.T) {
 	}
 	f.waitReady("mia")
 	f.waitReady("noah")
-	f.waitProviderConfigReady("qc")
+	f.waitProviderConfigReady()
 	auths := qcCalls(f, "/authenticate")
 	if auths != 1 {
 		t.Errorf("%d credential checks while two Collaborators were created; want 1", auths)
@@ -108,7 +108,7 @@ func TestSecretReadOncePerChange(t *testing.T) {
 	before = gets.Load()
 	secret := f.secret("qc-creds", nil)
 	f.update(secret, func() { secret.Data["note"] = []byte("rotated") })
-	f.waitProviderConfigReady("qc")
+	f.waitProviderConfigReady()
 	eventually(t, 10*time.Second, func() error {
 		if qcCalls(f, "/authenticate") < auths+1 {
 			return fmt.Errorf("the changed credentials were not checked")

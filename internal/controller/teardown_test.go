@@ -46,7 +46,7 @@ func (f *fixture) app() []client.Object {
 			return nil
 		})
 	}
-	objs := []client.Object{}
+	objs := make([]client.Object, 0, 6+len(people))
 	for _, name := range []string{"qc-creds", "ah-creds", "wti-creds"} {
 		objs = append(objs, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.ns}})
 	}
@@ -228,7 +228,7 @@ func TestRateLimitedCheckKeepsProviderConfigReady(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
 	f.quantConnectConfig(300 * time.Millisecond)
-	f.waitProviderConfigReady("qc")
+	f.waitProviderConfigReady()
 	f.qc.Inject(simkit.Fault{Times: 1000, Status: http.StatusOK, Body: `{"success":false,"errors":["Rate limit exceeded"]}`,
 		Match: func(r *http.Request) bool { return r.URL.Path == "/api/v2/authenticate" }})
 	pc := &collabv1alpha1.ProviderConfig{}

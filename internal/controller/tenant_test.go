@@ -41,7 +41,7 @@ func TestTwoTenantsNeverShareAnswers(t *testing.T) {
 		// shown reports whether status shows a provider record.
 		shown func(c *collabv1alpha1.Collaborator) bool
 	}{
-		"QuantConnect": {
+		"QuantConnect": { //nolint:gosec // G101: fake credentials of the test
 			setup: func(f *fixture, token string) {
 				f.create(f.secret("creds", map[string]string{
 					collabv1alpha1.QuantConnectUserIDKey: fmt.Sprint(qcOwnerUID), collabv1alpha1.QuantConnectAPITokenKey: token,
@@ -54,9 +54,10 @@ func TestTwoTenantsNeverShareAnswers(t *testing.T) {
 			collaborator: func(*fixture) *collabv1alpha1.Collaborator { return qcCollaborator("mia", "p", "mia-ai", false, false) },
 			rightToken:   qcToken,
 			wrongToken:   "qc-TOKEN-wr0ng-0000",
-			shown:        func(c *collabv1alpha1.Collaborator) bool { return c.Status.QuantConnect != nil },
+
+			shown: func(c *collabv1alpha1.Collaborator) bool { return c.Status.QuantConnect != nil },
 		},
-		"AppHarbor": {
+		"AppHarbor": { //nolint:gosec // G101: fake credentials of the test
 			setup: func(f *fixture, token string) {
 				f.create(f.secret("creds", map[string]string{collabv1alpha1.AppHarborAccessTokenKey: token}))
 				f.create(&collabv1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: collabv1alpha1.ProviderConfigSpec{

@@ -23,6 +23,9 @@ import (
 // Unauthorized, RateLimited, Rejected, NotFound).
 const OutcomeSuccess = "success"
 
+// labelProvider is the label naming the provider, on every metric.
+const labelProvider = "provider"
+
 var (
 	// requests counts HTTP requests sent to providers. Its labels are
 	// bounded: three providers, a handful of operations each, seven
@@ -32,7 +35,7 @@ var (
 		Help: "HTTP requests sent to provider APIs, by provider, operation (for example read_collaborators, " +
 			"create_collaborator, authenticate) and outcome (success, or the failure class such as Unavailable, " +
 			"Unauthorized, RateLimited). Reads served from a shared snapshot are not requests.",
-	}, []string{"provider", "operation", "outcome"})
+	}, []string{labelProvider, "operation", "outcome"})
 
 	// duration times those requests.
 	duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -42,14 +45,14 @@ var (
 		// buckets catch requests that ran into the manager's
 		// --provider-timeout (30s by default).
 		Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
-	}, []string{"provider", "operation", "outcome"})
+	}, []string{labelProvider, "operation", "outcome"})
 
 	// snapshotReads counts reads served from a shared snapshot.
 	snapshotReads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "collab_provider_snapshot_reads_total",
 		Help: "Collaborator reads served from the shared per-project (or per-application) snapshot " +
 			"instead of a request to the provider, by provider.",
-	}, []string{"provider"})
+	}, []string{labelProvider})
 
 	// budgetWait times waits for a request budget.
 	budgetWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -57,7 +60,7 @@ var (
 		Help: "Time requests waited for their credentials' request budget (ProviderConfig spec.rateLimit, " +
 			"and pauses after rate-limit answers), by provider.",
 		Buckets: []float64{0, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60},
-	}, []string{"provider"})
+	}, []string{labelProvider})
 )
 
 func init() {

@@ -27,7 +27,7 @@ func TestRequestsCountWhatWentOut(t *testing.T) {
 	})
 	c := httpapi.NewClient(prov, s, nil)
 	for range codes {
-		req, _ := http.NewRequest(http.MethodGet, srv.URL, http.NoBody)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, http.NoBody)
 		_, _ = c.Do("read collaborators", req)
 		c.Budget.Succeeded()
 		// The 429 paused the budget; a test need not wait it out.

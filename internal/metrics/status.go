@@ -33,7 +33,7 @@ const (
 var statusConditionDesc = prometheus.NewDesc(StatusConditionName,
 	"The conditions of Collaborators and ProviderConfigs as last written to their status: "+
 		"1 for each condition an object has, by kind, namespace, name, provider, condition, status and reason.",
-	[]string{"kind", "namespace", "name", "provider", "condition", "status", "reason"}, nil)
+	[]string{"kind", "namespace", "name", labelProvider, "condition", "status", "reason"}, nil)
 
 // ExpiryTimestampName is the gauge of Collaborators' spec.expiresAt, so
 // that alerts can warn before access ends.
@@ -42,7 +42,7 @@ const ExpiryTimestampName = "collab_collaborator_expiry_timestamp_seconds"
 var expiryDesc = prometheus.NewDesc(ExpiryTimestampName,
 	"When a Collaborator's access ends (spec.expiresAt), in seconds since the Unix epoch, by namespace, name and provider; "+
 		"absent for Collaborators without expiresAt.",
-	[]string{"namespace", "name", "provider"}, nil)
+	[]string{"namespace", "name", labelProvider}, nil)
 
 // StatusCollector publishes the conditions of the Collaborators and
 // ProviderConfigs it can list as collab_status_condition. It reads them at

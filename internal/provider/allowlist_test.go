@@ -45,7 +45,7 @@ func TestURLAllowList(t *testing.T) {
 }
 
 func TestParseURLAllowListRefuses(t *testing.T) {
-	for name, list := range map[string]string{
+	for name, list := range map[string]string{ //nolint:gosec // G101: a URL with user info, which must be refused
 		"empty":       "",
 		"only commas": " , ",
 		"no scheme":   "appharbor.com",

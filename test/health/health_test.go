@@ -326,8 +326,9 @@ func TestCollaboratorHealth(t *testing.T) {
 						"drifted@example.com on my-app at AppHarbor differs: role is administrator, the spec wants collaborator"),
 				}
 			},
-			wantArgo:    "Degraded",
-			wantMessage: "Drifted: drifted@example.com on my-app at AppHarbor differs: role is administrator, the spec wants collaborator",
+			wantArgo: "Degraded",
+			wantMessage: "Drifted: drifted@example.com on my-app at AppHarbor differs: " +
+				"role is administrator, the spec wants collaborator",
 			wantKStatus: status.FailedStatus,
 		},
 	} {

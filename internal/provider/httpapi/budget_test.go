@@ -60,7 +60,7 @@ func TestRateLimitPausesAllCallersOfACredential(t *testing.T) {
 // row, and a success resets it.
 func TestBudgetPauseBacksOff(t *testing.T) {
 	b := NewBudgets().For("k", 10, 1)
-	var got []time.Duration
+	got := make([]time.Duration, 0, 3)
 	for range 3 {
 		b.pausedUntil = time.Time{}
 		b.Pause(0)

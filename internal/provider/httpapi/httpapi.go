@@ -242,7 +242,7 @@ func (c *Client) do(op string, req *http.Request) (*Response, error) {
 	// The URL is built on the ProviderConfig's baseURL: calling the API the
 	// user configured is the operator's purpose, and the CRD admits only
 	// absolute http or https URLs.
-	resp, err := c.HTTP.Do(req) //nolint:gosec // G704: the target is the user-configured provider baseURL by design
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, c.transportError(op, req, err)
 	}

@@ -25,7 +25,7 @@ func TestRedirectIsAFailure(t *testing.T) {
 
 	for _, method := range []string{http.MethodDelete, http.MethodPut, http.MethodPost, http.MethodGet} {
 		t.Run(method, func(t *testing.T) {
-			req, err := http.NewRequest(method, srv.URL+"/api/thing", http.NoBody)
+			req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+"/api/thing", http.NoBody)
 			if err != nil {
 				t.Fatal(err)
 			}

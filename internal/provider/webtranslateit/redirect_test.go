@@ -14,7 +14,7 @@ import (
 // A base URL that answers the DELETE with a redirect to a page that answers
 // GET with 200 must not pass for a removal: the person would stay.
 func TestDeleteRedirectIsNotARemoval(t *testing.T) {
-	const orgToken = "wti-REDIRECT-t0ken"
+	const orgToken = "wti-REDIRECT-t0ken" //nolint:gosec // a fake credential of the test
 	followed := false
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/welcome" {

@@ -243,3 +243,24 @@ func TestRateLimitedCheckKeepsProviderConfigReady(t *testing.T) {
 		t.Errorf("Ready flipped on a rate limit: %+v", pc.Status.Conditions)
 	}
 }
+
+// A new ProviderConfig says "in progress" before its first credentials
+// check, so Flux never reads it as Current early.
+func TestNewProviderConfigIsInProgressFirst(t *testing.T) {
+	f := newFixture(t)
+	// The check takes long enough to see the first write.
+	f.qc.DelayNext(1, 1500*time.Millisecond)
+	startManager(t, f.ns, f.reg, managerOptions{})
+	f.quantConnectConfig(time.Minute)
+	eventually(t, 10*time.Second, func() error {
+		pc := &collabv1alpha1.ProviderConfig{}
+		must(t, f.get("qc", pc))
+		ready := meta.FindStatusCondition(pc.Status.Conditions, collabv1alpha1.ConditionReady)
+		if ready == nil || ready.Status != metav1.ConditionUnknown ||
+			!meta.IsStatusConditionTrue(pc.Status.Conditions, collabv1alpha1.ConditionReconciling) || pc.Status.ObservedGeneration != pc.Generation {
+			return fmt.Errorf("first status %+v, want Ready=Unknown and Reconciling=True", pc.Status)
+		}
+		return nil
+	})
+	f.waitProviderConfigReady()
+}

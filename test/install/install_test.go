@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -243,7 +244,33 @@ func checkDeployment(t *testing.T, objs []*unstructured.Unstructured, sa string)
 	if !strings.Contains(args, "--leader-elect") {
 		t.Errorf("manager args %q: want --leader-elect so a rollout never runs two managers", args)
 	}
+	checkShutdownBudget(t, pod, args)
 	return dep
+}
+
+// checkShutdownBudget checks the chain that keeps a pod stop from losing
+// an AppHarbor id: the Pod's terminationGracePeriodSeconds exceeds the
+// manager's graceful shutdown timeout, which is the provider timeout plus
+// the external-id write's 15s plus a 15s margin (cmd/main.go
+// shutdownBudget).
+func checkShutdownBudget(t *testing.T, pod corev1.PodSpec, args string) {
+	t.Helper()
+	providerTimeout := 30 * time.Second
+	for _, a := range strings.Fields(args) {
+		if v, ok := strings.CutPrefix(a, "--provider-timeout="); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				t.Fatalf("--provider-timeout=%s: %v", v, err)
+			}
+			providerTimeout = d
+		}
+	}
+	budget := providerTimeout + 30*time.Second
+	grace := pod.TerminationGracePeriodSeconds
+	if grace == nil || time.Duration(*grace)*time.Second <= budget {
+		t.Errorf("terminationGracePeriodSeconds %v must exceed the manager's graceful shutdown timeout %s "+
+			"(provider timeout %s + 15s external-id write + 15s margin)", grace, budget, providerTimeout)
+	}
 }
 
 func checkContainer(t *testing.T, c corev1.Container, podSC *corev1.PodSecurityContext) {

@@ -334,13 +334,19 @@ func (r *CollaboratorReconciler) recordExternalID(ctx context.Context, c *collab
 	if id == "" || c.Annotations[collabv1alpha1.ExternalIDAnnotation] == id {
 		return nil
 	}
+	// The patch is sent from a copy, and only its metadata is taken back:
+	// the API server's answer carries the status as stored, which would
+	// throw away what this pass learnt from the provider (and cost one
+	// more status write later to put it back).
 	base := c.DeepCopy()
-	metav1.SetMetaDataAnnotation(&c.ObjectMeta, collabv1alpha1.ExternalIDAnnotation, id)
+	patched := c.DeepCopy()
+	metav1.SetMetaDataAnnotation(&patched.ObjectMeta, collabv1alpha1.ExternalIDAnnotation, id)
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CriticalWriteTimeout)
 	defer cancel()
-	if err := r.Client.Patch(wctx, c, client.MergeFrom(base)); err != nil {
+	if err := r.Client.Patch(wctx, patched, client.MergeFrom(base)); err != nil {
 		return fmt.Errorf("recording external id %q: %w", id, err)
 	}
+	c.ObjectMeta = patched.ObjectMeta
 	return nil
 }
 

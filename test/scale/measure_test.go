@@ -236,6 +236,25 @@ func simulatorRequests(logPath string) (map[string]int, error) {
 	return out, nil
 }
 
+// simulatorCreates counts the creates the simulators answered with
+// success (2xx), from the same log.
+func simulatorCreates(logPath string) (int, error) {
+	data, err := os.ReadFile(logPath) //nolint:gosec // G304: the stack's own log file
+	if err != nil {
+		return 0, fmt.Errorf("reading the simulator log: %w", err)
+	}
+	n := 0
+	for line := range strings.SplitSeq(string(data), "\n") {
+		// QuantConnect's .../collaboration/create, AppHarbor's POST
+		// .../collaborators; both answer 2xx on success.
+		if strings.Contains(line, " -> 20") &&
+			(strings.Contains(line, "/collaboration/create") || strings.HasPrefix(line, "appharbor POST ")) {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // delta is what happened between two checkpoints.
 type delta struct {
 	d             time.Duration
@@ -300,4 +319,14 @@ func memory(pid int) (peak, current int, err error) {
 		}
 	}
 	return peak, current, nil
+}
+
+// resetPeak resets the process's VmHWM to its current RSS (Linux
+// clear_refs 5), so that the steady state's peak can be told from the cold
+// start's.
+func resetPeak(pid int) error {
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0); err != nil {
+		return fmt.Errorf("resetting the manager's peak RSS: %w", err)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -260,6 +261,31 @@ func pollReady(ctx context.Context, cl client.Client) (readiness, error) {
 		}
 		if list.Continue == "" {
 			return r, nil
+		}
+		opts = []client.ListOption{client.InNamespace(ns), client.Limit(1000), client.Continue(list.Continue)}
+	}
+}
+
+// eventReasons counts the Events in the namespace by reason: Created once
+// per Collaborator is the expectation; Adopted or Updated during a cold
+// start mean a pass saw an older object or list than its own write.
+func eventReasons(ctx context.Context, cl client.Client) (map[string]float64, error) {
+	out := map[string]float64{}
+	opts := []client.ListOption{client.InNamespace(ns), client.Limit(1000)}
+	for {
+		list := &eventsv1.EventList{}
+		if err := cl.List(ctx, list, opts...); err != nil {
+			return nil, fmt.Errorf("listing Events: %w", err)
+		}
+		for i := range list.Items {
+			n := 1
+			if list.Items[i].Series != nil {
+				n = int(list.Items[i].Series.Count)
+			}
+			out[list.Items[i].Reason] += float64(n)
+		}
+		if list.Continue == "" {
+			return out, nil
 		}
 		opts = []client.ListOption{client.InNamespace(ns), client.Limit(1000), client.Continue(list.Continue)}
 	}

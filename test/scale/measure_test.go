@@ -26,29 +26,6 @@ type sample struct {
 // samples is one scrape of a Prometheus text endpoint.
 type samples []sample
 
-// sum adds the values of the series named name whose labels pass keep
-// (nil keeps all).
-func (s samples) sum(name string, keep func(map[string]string) bool) float64 {
-	total := 0.0
-	for _, x := range s {
-		if x.name == name && (keep == nil || keep(x.labels)) {
-			total += x.value
-		}
-	}
-	return total
-}
-
-// by sums the series named name by the value of label.
-func (s samples) by(name, label string, keep func(map[string]string) bool) map[string]float64 {
-	out := map[string]float64{}
-	for _, x := range s {
-		if x.name == name && (keep == nil || keep(x.labels)) {
-			out[x.labels[label]] += x.value
-		}
-	}
-	return out
-}
-
 // scrape reads a Prometheus text endpoint with hc. Only counters matter
 // here, so a hand-rolled parser of "name{labels} value" lines does, and
 // keeps prometheus/common's parser out of the module's direct imports.
@@ -87,36 +64,36 @@ func parseSample(line string) (sample, bool) {
 		return sample{}, false
 	}
 	x := sample{labels: map[string]string{}}
-	rest := line
+	left := line
 	if i := strings.IndexAny(line, "{ "); i >= 0 && line[i] == '{' {
 		x.name = line[:i]
-		rest = line[i+1:]
-		for len(rest) > 0 && rest[0] != '}' {
-			eq := strings.IndexByte(rest, '=')
-			if eq < 0 || len(rest) < eq+2 || rest[eq+1] != '"' {
+		left = line[i+1:]
+		for len(left) > 0 && left[0] != '}' {
+			eq := strings.IndexByte(left, '=')
+			if eq < 0 || len(left) < eq+2 || left[eq+1] != '"' {
 				return sample{}, false
 			}
-			key := rest[:eq]
-			rest = rest[eq+2:]
+			key := left[:eq]
+			left = left[eq+2:]
 			var val strings.Builder
-			for len(rest) > 0 && rest[0] != '"' {
-				if rest[0] == '\\' && len(rest) > 1 {
-					rest = rest[1:]
+			for len(left) > 0 && left[0] != '"' {
+				if left[0] == '\\' && len(left) > 1 {
+					left = left[1:]
 				}
-				val.WriteByte(rest[0])
-				rest = rest[1:]
+				val.WriteByte(left[0])
+				left = left[1:]
 			}
-			if len(rest) == 0 {
+			if len(left) == 0 {
 				return sample{}, false
 			}
 			x.labels[key] = val.String()
-			rest = strings.TrimPrefix(rest[1:], ",")
+			left = strings.TrimPrefix(left[1:], ",")
 		}
-		rest = strings.TrimPrefix(rest, "}")
+		left = strings.TrimPrefix(left, "}")
 	} else if i >= 0 {
-		x.name, rest = line[:i], line[i:]
+		x.name, left = line[:i], line[i:]
 	}
-	fields := strings.Fields(rest)
+	fields := strings.Fields(left)
 	if len(fields) == 0 {
 		return sample{}, false
 	}
@@ -225,8 +202,8 @@ func simulatorRequests(logPath string) (map[string]int, error) {
 	out := map[string]int{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		name, rest, ok := strings.Cut(sc.Text(), " ")
-		if ok && strings.Contains(rest, " -> ") {
+		name, line, ok := strings.Cut(sc.Text(), " ")
+		if ok && strings.Contains(line, " -> ") {
 			out[name]++
 		}
 	}

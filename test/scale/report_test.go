@@ -109,19 +109,23 @@ func (r *result) print(out io.Writer) {
 	bound := r.timeBound()
 	if r.allReady > 0 {
 		limit := time.Duration(timeFactor * float64(bound))
-		row("cold start: all Ready", fmt.Sprintf("%.1f s (a poll saw it at %.1f s)", r.allReady.Seconds(), r.readySeen.Seconds()),
-			fmt.Sprintf("≤ %.1f s = %.1f × %.1f s bound", limit.Seconds(), timeFactor, bound.Seconds()), verdict(r.allReady <= limit))
+		row("cold start: all Ready",
+			fmt.Sprintf("%.1f s (a poll saw it at %.1f s)", r.allReady.Seconds(), r.readySeen.Seconds()),
+			fmt.Sprintf("≤ %.1f s = %.1f × %.1f s bound", limit.Seconds(), timeFactor, bound.Seconds()),
+			verdict(r.allReady <= limit))
 		minimum := float64(r.minCalls())
-		row("cold start: provider calls", fmt.Sprintf("%.0f = %.3f × minimum", r.cold.totalCalls, r.cold.totalCalls/minimum),
-			fmt.Sprintf("≤ %.0f = %.2f × %.0f (%d creates + %d lists)", callsFactor*minimum, callsFactor, minimum, p.creates(), p.keys()),
+		row("cold start: provider calls",
+			fmt.Sprintf("%.0f = %.3f × minimum", r.cold.totalCalls, r.cold.totalCalls/minimum),
+			fmt.Sprintf("≤ %.0f = %.2f × %.0f (%d creates + %d lists)",
+				callsFactor*minimum, callsFactor, minimum, p.creates(), p.keys()),
 			verdict(r.cold.totalCalls <= callsFactor*minimum))
 		detail("cold start: provider calls by operation: %s", render(r.cold.calls))
 		// Scrapes and the simulator log are read one after the other, so a
 		// request in flight can make them differ by one or two.
-		detail("cold start: the simulators received %d requests (the manager counted %.0f); %.0f reads were served from snapshots",
-			r.cold.simulated, r.cold.totalCalls, r.cold.snapshotReads)
-		row("API-server writes / created Collaborator", fmt.Sprintf("%.2f (%.0f writes)", r.cold.writes/float64(r.n), r.cold.writes),
-			"(report; ≈3 minimum)", "")
+		detail("cold start: the simulators received %d requests (the manager counted %.0f); "+
+			"%.0f reads were served from snapshots", r.cold.simulated, r.cold.totalCalls, r.cold.snapshotReads)
+		row("API-server writes / created Collaborator",
+			fmt.Sprintf("%.2f (%.0f writes)", r.cold.writes/float64(r.n), r.cold.writes), "(report; ≈3 minimum)", "")
 		server := r.cold.serverWrites
 		// The benchmark's own creates are not the manager's.
 		server["POST collaborators"] -= float64(r.n)
@@ -142,8 +146,10 @@ func (r *result) print(out io.Writer) {
 	if len(r.judged()) > 0 {
 		maxCalls, mean, writes := r.steady()
 		keys := float64(p.keys())
-		row("steady state: provider calls / interval", fmt.Sprintf("max %.0f, mean %.1f over %d intervals", maxCalls, mean, len(r.judged())),
-			fmt.Sprintf("≤ %.0f = %.1f × %d keys", steadyFactor*keys, steadyFactor, p.keys()), verdict(maxCalls <= steadyFactor*keys))
+		row("steady state: provider calls / interval",
+			fmt.Sprintf("max %.0f, mean %.1f over %d intervals", maxCalls, mean, len(r.judged())),
+			fmt.Sprintf("≤ %.0f = %.1f × %d keys", steadyFactor*keys, steadyFactor, p.keys()),
+			verdict(maxCalls <= steadyFactor*keys))
 		row("steady state: API-server writes", fmt.Sprintf("%.0f", writes), "0", verdict(writes == 0))
 	}
 	if r.peakKiB > 0 {
@@ -159,7 +165,8 @@ func (r *result) print(out io.Writer) {
 		}
 		detail("manager RSS: peak %.1f MiB during the cold start; steady-state peak %s; %.1f MiB at the end",
 			float64(r.coldPeakKiB)/1024, steady, float64(r.rssKiB)/1024)
-		row("all still Ready at the end", fmt.Sprintf("%d of %d", r.final.ready, r.n), fmt.Sprintf("%d", r.n), verdict(r.final.ready == r.n))
+		row("all still Ready at the end", fmt.Sprintf("%d of %d", r.final.ready, r.n), fmt.Sprintf("%d", r.n),
+			verdict(r.final.ready == r.n))
 	}
 	_ = tw.Flush()
 	for _, d := range details {

@@ -275,7 +275,8 @@ func waitProviderConfigs(ctx context.Context, cl client.Client) error {
 // objects costs the API server and this process real CPU, which the
 // manager shares, so larger runs poll less often; the figure itself comes
 // from the Ready transition times, not from when a poll saw them.
-func waitReady(ctx context.Context, cl client.Client, mgr *devstack.Process, n int, deadline time.Time) (readiness, error) {
+func waitReady(ctx context.Context, cl client.Client, mgr *devstack.Process, n int,
+	deadline time.Time) (readiness, error) {
 	every := max(time.Duration(n/2000)*time.Second, time.Second)
 	for {
 		r, err := pollReady(ctx, cl)
@@ -307,7 +308,8 @@ func waitCreates(ctx context.Context, mgr *devstack.Process, simLog string, crea
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the simulators answered only %d of %d creates by the deadline; manager log:\n%s", n, creates, mgr.Tail(20))
+			return fmt.Errorf("the simulators answered only %d of %d creates by the deadline; manager log:\n%s",
+				n, creates, mgr.Tail(20))
 		}
 		if err := waitUntil(ctx, mgr, time.Now().Add(time.Second)); err != nil {
 			return err
@@ -327,7 +329,7 @@ func waitUntil(ctx context.Context, mgr *devstack.Process, t time.Time) error {
 	case <-ctx.Done():
 		return fmt.Errorf("waiting: %w", ctx.Err())
 	case <-exited:
-		return fmt.Errorf("the manager exited (%v); its log:\n%s", mgr.ExitError(), mgr.Tail(30))
+		return fmt.Errorf("the manager exited (%w); its log:\n%s", mgr.ExitError(), mgr.Tail(30))
 	case <-timer.C:
 		return nil
 	}

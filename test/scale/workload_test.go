@@ -76,7 +76,9 @@ func newPopulation(n int) *population {
 		if i%5 == 0 {
 			role = collabv1alpha1.AppHarborRoleAdministrator
 		}
-		c.Spec.AppHarbor = &collabv1alpha1.AppHarborCollaborator{Application: ahApp(i % applications), Email: ahEmail(i), Role: role}
+		c.Spec.AppHarbor = &collabv1alpha1.AppHarborCollaborator{
+			Application: ahApp(i % applications), Email: ahEmail(i), Role: role,
+		}
 		p.objs = append(p.objs, c)
 	}
 	for i := range p.wti {
@@ -157,7 +159,8 @@ func providerConfigs(urls map[string]string, syncInterval time.Duration, rate, b
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 			Spec: collabv1alpha1.ProviderConfigSpec{
 				SyncInterval: &metav1.Duration{Duration: syncInterval},
-				RateLimit:    &collabv1alpha1.RateLimit{RequestsPerSecond: int32(rate), Burst: int32(burst)}, //nolint:gosec // G115: validated small
+				//nolint:gosec // G115: configFromEnv keeps them small positive numbers
+				RateLimit: &collabv1alpha1.RateLimit{RequestsPerSecond: int32(rate), Burst: int32(burst)},
 			},
 		}
 	}
@@ -186,7 +189,8 @@ func createAll(ctx context.Context, cl client.Client, objs []*collabv1alpha1.Col
 
 // trickle creates objs evenly spread over d from start: person after
 // person, as people are added in real life, each at its own moment.
-func trickle(ctx context.Context, cl client.Client, objs []*collabv1alpha1.Collaborator, start time.Time, d time.Duration) error {
+func trickle(ctx context.Context, cl client.Client, objs []*collabv1alpha1.Collaborator,
+	start time.Time, d time.Duration) error {
 	step := d / time.Duration(max(len(objs), 1))
 	// A few goroutines, so that one slow API-server answer does not delay
 	// the next person's moment.
@@ -195,7 +199,8 @@ func trickle(ctx context.Context, cl client.Client, objs []*collabv1alpha1.Colla
 
 // schedule creates objs[i] at at(i) (at once for a zero time), spread over
 // workers goroutines by index.
-func schedule(ctx context.Context, cl client.Client, objs []*collabv1alpha1.Collaborator, workers int, at func(int) time.Time) error {
+func schedule(ctx context.Context, cl client.Client, objs []*collabv1alpha1.Collaborator, workers int,
+	at func(int) time.Time) error {
 	var wg sync.WaitGroup
 	errs := make([]error, workers)
 	for w := range workers {

@@ -266,6 +266,15 @@ test-e2e: manifests envtest ## Run only the end-to-end tests (built manager and 
 test-chaos: manifests envtest ## Run only the chaos test (random changes, provider faults, manager SIGKILLs) and print its figures.
 	KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test ./test/chaos/ -count=1 -v -timeout 10m
 
+# SCALE_SIZES are the numbers of Collaborators `make bench` runs, e.g.
+# SCALE_SIZES=1000,10000. The other SCALE_* settings (docs/scaling.md) are
+# read from the environment or the make command line.
+SCALE_SIZES ?= 1000
+
+.PHONY: bench
+bench: manifests envtest ## Run the scale benchmark (test/scale) for SCALE_SIZES Collaborators (default 1000; e.g. 1000,10000) and print each figure against its target.
+	SCALE_SIZES="$(SCALE_SIZES)" KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test ./test/scale/ -run '^$$' -bench Scale -benchtime 1x -count=1 -timeout 90m
+
 .PHONY: verify-installer
 verify-installer: build-installer envtest ## Build dist/install.yaml and check it: hardened Deployment, RBAC, metrics, server-side dry run.
 	INSTALL_YAML="$(CURDIR)/dist/install.yaml" KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test ./test/install/ -count=1 -v

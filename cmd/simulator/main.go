@@ -15,7 +15,9 @@
 //	  appharbor=http://127.0.0.1:18082 webtranslateit=http://127.0.0.1:18083
 //
 // The URLs are the ProviderConfig baseURLs. --log-requests prints each
-// request to stderr with credentials redacted. SIGINT or SIGTERM stops it.
+// request to stderr with credentials redacted; --latency=50ms delays every
+// answer as a distant SaaS API would (the scale benchmark uses it). SIGINT
+// or SIGTERM stops it.
 //
 // The seed file is JSON or YAML (see hack/simulator-seed.json); unknown
 // fields are refused so that a typo does not silently seed nothing:
@@ -93,8 +95,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	seedPath := fs.String("seed", "", "JSON or YAML seed file (users, projects, applications, tokens, organizations)")
 	ahBase := fs.String("appharbor-base-url", "", "base of AppHarbor Location headers; default: the request's own host")
 	logRequests := fs.Bool("log-requests", false, "print every request to stderr, credentials redacted")
+	latency := fs.Duration("latency", 0,
+		"delay every answer by this much (e.g. 50ms), as a real SaaS API over the internet would; 0 answers at once")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("parsing flags: %w", err)
+	}
+	if *latency < 0 {
+		return fmt.Errorf("--latency must not be negative, not %s", *latency)
 	}
 
 	var seed seedFile
@@ -161,6 +168,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("listening for %s: %w", s.name, err)
 		}
 		listeners = append(listeners, l)
+		s.kit.SetLatency(*latency)
 		ready = append(ready, fmt.Sprintf("%s=http://%s%s", s.name, l.Addr(), s.suffix))
 		if *logRequests {
 			name := s.name

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -185,5 +186,30 @@ func TestYAMLSeed(t *testing.T) {
 	seed, err := readSeed(p)
 	if err != nil || seed.WebTranslateIt == nil || seed.WebTranslateIt.Organizations[0].Members[0] != "a@example.com" {
 		t.Fatalf("%+v %v", seed, err)
+	}
+}
+
+// TestLatency: --latency delays every answer of every simulator, and a
+// negative latency is refused.
+func TestLatency(t *testing.T) {
+	err := run(context.Background(), []string{"--latency=-1s"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--latency") {
+		t.Fatalf("error %v, want --latency refused", err)
+	}
+	const d = 40 * time.Millisecond
+	urls, _ := start(t, "--quantconnect-addr", "off", "--appharbor-addr", "127.0.0.1:0",
+		"--webtranslateit-addr", "off", "--latency", d.String())
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, urls["appharbor"]+"/applications", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if took := time.Since(begin); took < d {
+		t.Fatalf("answered after %s, want at least %s", took, d)
 	}
 }

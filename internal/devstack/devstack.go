@@ -293,6 +293,9 @@ type Process struct {
 	err  error
 }
 
+// PID is the process's id, e.g. to read its memory from /proc/PID/status.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
 // Done is closed when the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 

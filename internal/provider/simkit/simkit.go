@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -83,6 +84,9 @@ type Kit struct {
 	// prints them); it must not block.
 	OnRequest func(RequestRecord)
 
+	// latency is SetLatency's delay of every answer, in nanoseconds.
+	latency atomic.Int64
+
 	mu       sync.Mutex
 	faults   []Fault
 	random   *randomFaults
@@ -126,6 +130,16 @@ func (k *Kit) RandomFaultCounts() map[string]int {
 	defer k.mu.Unlock()
 	return maps.Clone(k.counts)
 }
+
+// SetLatency delays every answer by d from now on (0 ends it), before the
+// simulator handles the request and on top of any fault's own Latency. A
+// real SaaS API answers in tens of milliseconds, not microseconds like a
+// loopback simulator; the scale benchmark uses it to give concurrency and
+// request counts their real cost.
+func (k *Kit) SetLatency(d time.Duration) { k.latency.Store(int64(max(d, 0))) }
+
+// Latency is the delay SetLatency set.
+func (k *Kit) Latency() time.Duration { return time.Duration(k.latency.Load()) }
 
 // Inject queues a fault; queued faults apply in order, each to its Times
 // requests.
@@ -267,7 +281,11 @@ func (k *Kit) record(r *http.Request, status int) {
 func (k *Kit) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, ok := k.nextFault(r)
-		if ok && f.Latency > 0 {
+		delay := k.Latency()
+		if ok {
+			delay += f.Latency
+		}
+		if delay > 0 {
 			// Read the body first: only then does net/http watch the
 			// connection and cancel r.Context() when the client gives up.
 			body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -276,7 +294,7 @@ func (k *Kit) Wrap(next http.Handler) http.Handler {
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
-			t := time.NewTimer(f.Latency)
+			t := time.NewTimer(delay)
 			select {
 			case <-t.C:
 			case <-r.Context().Done():

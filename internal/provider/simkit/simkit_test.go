@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // served counts the requests that reached the simulator's own handler.
@@ -97,5 +98,26 @@ func TestLoseAnswer(t *testing.T) {
 	}
 	if n.Load() != 1 {
 		t.Errorf("a plain drop ran the handler (%d runs); want it untouched", n.Load())
+	}
+}
+
+// TestSetLatency: every answer waits at least the set latency, and the
+// request still reaches the handler (latency is not a fault).
+func TestSetLatency(t *testing.T) {
+	k := &Kit{}
+	srv, n := served(t, k)
+	const d = 30 * time.Millisecond
+	k.SetLatency(d)
+	for range 3 {
+		start := time.Now()
+		if code, err := get(t.Context(), srv.URL); err != nil || code != http.StatusOK {
+			t.Fatalf("got %d %v; want 200", code, err)
+		}
+		if took := time.Since(start); took < d {
+			t.Fatalf("answered after %s; want at least %s", took, d)
+		}
+	}
+	if n.Load() != 3 || k.RequestCount() != 3 {
+		t.Fatalf("handler saw %d, log %d requests; want 3 and 3", n.Load(), k.RequestCount())
 	}
 }

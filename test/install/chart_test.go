@@ -42,9 +42,9 @@ var chartCases = []chartCase{
 }
 
 // helmTemplate renders the chart as `helm install` would, CRDs included.
-func helmTemplate(t *testing.T, release string, set []string) []*unstructured.Unstructured {
+func helmTemplate(t *testing.T, release, namespace string, set []string) []*unstructured.Unstructured {
 	t.Helper()
-	args := []string{"template", release, chartDir, "--namespace", releaseNamespace,
+	args := []string{"template", release, chartDir, "--namespace", namespace,
 		"--include-crds", "--kube-version", "1.36.3"}
 	for _, s := range set {
 		args = append(args, "--set", s)
@@ -75,7 +75,7 @@ func TestChart(t *testing.T) {
 			} else {
 				t.Log(out)
 			}
-			objs := helmTemplate(t, "collab", tc.set)
+			objs := helmTemplate(t, "collab", releaseNamespace, tc.set)
 			checkCRDs(t, objs)
 			sa := "collab-collaborator-operator"
 			dep := checkDeployment(t, objs, sa)
@@ -104,7 +104,7 @@ func TestChart(t *testing.T) {
 		// One release per case, so their cluster-scoped names differ.
 		var objs []*unstructured.Unstructured
 		for _, tc := range chartCases {
-			objs = append(objs, helmTemplate(t, "dry-"+tc.name, tc.set)...)
+			objs = append(objs, helmTemplate(t, "dry-"+tc.name, releaseNamespace, tc.set)...)
 		}
 		dryRun(t, root, dedupeCRDs(objs))
 	})

@@ -50,7 +50,7 @@ var (
 		Name: "collab_provider_requests_total",
 		Help: "Calls to provider APIs, by provider, operation (observe, create, update, delete, authenticate) " +
 			"and outcome (success, or the error class such as Unavailable, Unauthorized, RateLimited).",
-	}, []string{"provider", "operation", "outcome"})
+	}, []string{labelProvider, "operation", "outcome"})
 
 	// duration times provider API calls, including retries inside the
 	// provider package, because that is what a reconcile waits for.
@@ -61,8 +61,12 @@ var (
 		// buckets catch calls that ran into the manager's --provider-timeout
 		// (30s by default).
 		Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
-	}, []string{"provider", "operation", "outcome"})
+	}, []string{labelProvider, "operation", "outcome"})
 )
+
+// labelProvider is the label naming the provider on every metric, so
+// queries can join them.
+const labelProvider = "provider"
 
 func init() {
 	// controller-runtime serves its Registry on the manager's metrics

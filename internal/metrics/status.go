@@ -33,7 +33,7 @@ const (
 var statusConditionDesc = prometheus.NewDesc(StatusConditionName,
 	"The conditions of Collaborators and ProviderConfigs as last written to their status: "+
 		"1 for each condition an object has, by kind, namespace, name, provider, condition, status and reason.",
-	[]string{"kind", "namespace", "name", "provider", "condition", "status", "reason"}, nil)
+	[]string{"kind", "namespace", "name", labelProvider, "condition", "status", "reason"}, nil)
 
 // StatusCollector publishes the conditions of the Collaborators and
 // ProviderConfigs it can list as collab_status_condition. It reads them at

@@ -44,8 +44,9 @@ var chartCases = []chartCase{
 // helmTemplate renders the chart as `helm install` would, CRDs included.
 func helmTemplate(t *testing.T, release, namespace string, set []string) []*unstructured.Unstructured {
 	t.Helper()
-	args := []string{"template", release, chartDir, "--namespace", namespace,
-		"--include-crds", "--kube-version", "1.36.3"}
+	args := make([]string, 0, 8+2*len(set))
+	args = append(args, "template", release, chartDir, "--namespace", namespace,
+		"--include-crds", "--kube-version", "1.36.3")
 	for _, s := range set {
 		args = append(args, "--set", s)
 	}
@@ -102,7 +103,7 @@ func TestChart(t *testing.T) {
 	}
 	t.Run("server-side-dry-run", func(t *testing.T) {
 		// One release per case, so their cluster-scoped names differ.
-		var objs []*unstructured.Unstructured
+		objs := make([]*unstructured.Unstructured, 0, 64)
 		for _, tc := range chartCases {
 			objs = append(objs, helmTemplate(t, "dry-"+tc.name, releaseNamespace, tc.set)...)
 		}

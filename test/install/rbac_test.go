@@ -156,7 +156,8 @@ func TestRBACIsEnough(t *testing.T) {
 
 // applyRBAC creates, as the administrator, the namespaces and the
 // ServiceAccount and RBAC objects among objs: what the manager runs with.
-func applyRBAC(ctx context.Context, t *testing.T, admin client.Client, objs []*unstructured.Unstructured, extraNamespaces []string) {
+func applyRBAC(ctx context.Context, t *testing.T, admin client.Client,
+	objs []*unstructured.Unstructured, extraNamespaces []string) {
 	t.Helper()
 	namespaces := slices.Clone(extraNamespaces)
 	for _, o := range objs {

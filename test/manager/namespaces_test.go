@@ -34,7 +34,7 @@ func startManager(t *testing.T, args ...string) *testenv.Buffer {
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		<-exited
+		t.Logf("manager stopped: %v", <-exited)
 		if t.Failed() {
 			t.Logf("manager output:\n%s", out.String())
 		}

@@ -160,3 +160,16 @@ func checkCopies(t *testing.T, root string) {
 		}
 	}
 }
+
+// TestChartRefusesUnsafeValues: values that would run two active managers
+// fail at render time with a message that says why.
+func TestChartRefusesUnsafeValues(t *testing.T) {
+	out, err := testenv.Helm.Run(testenv.RepoRoot(), "template", "x", chartDir, "--kube-version", "1.36.3",
+		"--set", "replicaCount=2", "--set", "leaderElection.enabled=false")
+	if err == nil {
+		t.Fatal("helm template accepted replicaCount=2 without leader election")
+	}
+	if want := "replicaCount > 1 needs leaderElection.enabled"; !strings.Contains(out, want) {
+		t.Errorf("helm's output lacks %q:\n%s", want, out)
+	}
+}

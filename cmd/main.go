@@ -42,6 +42,7 @@ import (
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -51,6 +52,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -338,16 +340,28 @@ func cacheOptions(o *options) cache.Options {
 	return opts
 }
 
-// cacheSynced is the readiness check: ready only once the informers the
-// manager has started hold a full copy of what they watch, so a rollout
-// waits for the new Pod to be able to work before it stops the old one.
-// The short wait keeps a probe from hanging while the caches fill.
+// cacheSynced is the readiness check: ready only once the caches of what
+// the reconcilers watch (Collaborators, ProviderConfigs and the metadata
+// of Secrets) hold a full copy, so a rollout waits for the new Pod to be
+// able to work before it stops the old one, and a Pod whose RBAC cannot
+// list one of them never turns Ready. It starts those informers itself
+// rather than waiting for the controllers to, because on a replica that is
+// not the leader the controllers do not start: a standby keeps its caches
+// warm and takes over at once. The check never blocks a probe.
 func cacheSynced(mgr ctrl.Manager) healthz.Checker {
+	secretMeta := &metav1.PartialObjectMetadata{}
+	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	watched := []client.Object{&collabv1alpha1.Collaborator{}, &collabv1alpha1.ProviderConfig{}, secretMeta}
 	return func(req *http.Request) error {
-		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
-		defer cancel()
-		if !mgr.GetCache().WaitForCacheSync(ctx) {
-			return errors.New("the informer caches have not synced yet")
+		for _, obj := range watched {
+			inf, err := mgr.GetCache().GetInformer(req.Context(), obj, cache.BlockUntilSynced(false))
+			if err != nil {
+				return fmt.Errorf("starting the informer of %T: %w", obj, err)
+			}
+			if !inf.HasSynced() {
+				gvk, _ := apiutil.GVKForObject(obj, mgr.GetScheme())
+				return fmt.Errorf("the %s cache has not synced yet", gvk.Kind)
+			}
 		}
 		return nil
 	}

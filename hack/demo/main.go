@@ -36,6 +36,7 @@ type options struct {
 	seed      string
 	binDir    string
 	samples   string
+	image     string
 }
 
 func main() {
@@ -51,6 +52,9 @@ func main() {
 		"The simulators' seed file, relative to the repository root.")
 	flag.StringVar(&o.binDir, "bin-dir", "bin",
 		"Where the manager and simulator binaries are built, relative to the repository root.")
+	flag.StringVar(&o.image, "image", "",
+		"Run the manager from this image archive (make image writes dist/manager-image.tar) "+
+			"in podman instead of as a process.")
 	flag.StringVar(&o.samples, "samples", "config/demo",
 		"The kustomization applied with kubectl apply -k, relative to the repository root.")
 	flag.Parse()
@@ -115,8 +119,15 @@ func run(o options) int {
 		return fail(err)
 	}
 
+	mgrOpts := devstack.ManagerOptions{Binary: bins.Manager}
+	if o.image != "" {
+		step("Loading %s into podman", o.image)
+		if mgrOpts.Image, err = devstack.LoadImage(ctx, filepath.Join(root, o.image)); err != nil {
+			return fail(err)
+		}
+	}
 	step("Starting the manager")
-	mgr, err := stack.StartManager(ctx, devstack.ManagerOptions{Binary: bins.Manager})
+	mgr, err := stack.StartManager(ctx, mgrOpts)
 	if err != nil {
 		return fail(err)
 	}

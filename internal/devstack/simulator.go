@@ -12,6 +12,9 @@ import (
 
 // SimulatorOptions configures StartSimulators.
 type SimulatorOptions struct {
+	// Name names the process and its log file; "simulator" when empty.
+	// Several simulators with separate state need distinct names.
+	Name string
 	// Binary is the simulator's path (built from ./cmd/simulator).
 	Binary string
 	// Seed is the seed file holding the simulators' users, projects,
@@ -49,7 +52,11 @@ func StartSimulators(ctx context.Context, s *Stack, opts SimulatorOptions) (*Sim
 			"--appharbor-addr=127.0.0.1:0",
 			"--webtranslateit-addr=127.0.0.1:0")
 	}
-	p, err := s.Start("simulator", opts.Binary, append(args, opts.ExtraArgs...), nil)
+	name := opts.Name
+	if name == "" {
+		name = "simulator"
+	}
+	p, err := s.Start(name, opts.Binary, append(args, opts.ExtraArgs...), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func TestAlerts(t *testing.T) {
 	if err := testenv.TrackInputs("config/prometheus", "docs/troubleshooting.md", "test/alerts/testdata"); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(root, "config", "prometheus", "alerts.yaml"))
+	data, err := readRepoFile(root, "config", "prometheus", "alerts.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestAlerts(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), rules, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tests, err := os.ReadFile(filepath.Join(root, "test", "alerts", "testdata", "alerts.test.yaml"))
+	tests, err := readRepoFile(root, "test", "alerts", "testdata", "alerts.test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,10 +94,15 @@ func TestAlerts(t *testing.T) {
 	t.Run("runbooks", func(t *testing.T) { checkRunbooks(t, root, pr) })
 }
 
+// readRepoFile reads a file of this repository.
+func readRepoFile(root string, path ...string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(append([]string{root}, path...)...))
+}
+
 // checkRunbooks checks that every alert links to a heading of
 // docs/troubleshooting.md, so on-call lands on what to do.
 func checkRunbooks(t *testing.T, root string, pr prometheusRule) {
-	doc, err := os.ReadFile(filepath.Join(root, "docs", "troubleshooting.md"))
+	doc, err := readRepoFile(root, "docs", "troubleshooting.md")
 	if err != nil {
 		t.Fatal(err)
 	}

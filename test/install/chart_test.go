@@ -42,10 +42,11 @@ var chartCases = []chartCase{
 }
 
 // helmTemplate renders the chart as `helm install` would, CRDs included.
-func helmTemplate(t *testing.T, release string, set []string) []*unstructured.Unstructured {
+func helmTemplate(t *testing.T, release, namespace string, set []string) []*unstructured.Unstructured {
 	t.Helper()
-	args := []string{"template", release, chartDir, "--namespace", releaseNamespace,
-		"--include-crds", "--kube-version", "1.36.3"}
+	args := make([]string, 0, 8+2*len(set))
+	args = append(args, "template", release, chartDir, "--namespace", namespace,
+		"--include-crds", "--kube-version", "1.36.3")
 	for _, s := range set {
 		args = append(args, "--set", s)
 	}
@@ -75,7 +76,7 @@ func TestChart(t *testing.T) {
 			} else {
 				t.Log(out)
 			}
-			objs := helmTemplate(t, "collab", tc.set)
+			objs := helmTemplate(t, "collab", releaseNamespace, tc.set)
 			checkCRDs(t, objs)
 			sa := "collab-collaborator-operator"
 			dep := checkDeployment(t, objs, sa)
@@ -102,9 +103,9 @@ func TestChart(t *testing.T) {
 	}
 	t.Run("server-side-dry-run", func(t *testing.T) {
 		// One release per case, so their cluster-scoped names differ.
-		var objs []*unstructured.Unstructured
+		objs := make([]*unstructured.Unstructured, 0, 64)
 		for _, tc := range chartCases {
-			objs = append(objs, helmTemplate(t, "dry-"+tc.name, tc.set)...)
+			objs = append(objs, helmTemplate(t, "dry-"+tc.name, releaseNamespace, tc.set)...)
 		}
 		dryRun(t, root, dedupeCRDs(objs))
 	})
@@ -157,5 +158,18 @@ func checkCopies(t *testing.T, root string) {
 		if !bytes.Equal(a, b) {
 			t.Errorf("%s differs from %s; run make manifests:\n%s", dst, src, cmp.Diff(string(a), string(b)))
 		}
+	}
+}
+
+// TestChartRefusesUnsafeValues: values that would run two active managers
+// fail at render time with a message that says why.
+func TestChartRefusesUnsafeValues(t *testing.T) {
+	out, err := testenv.Helm.Run(testenv.RepoRoot(), "template", "x", chartDir, "--kube-version", "1.36.3",
+		"--set", "replicaCount=2", "--set", "leaderElection.enabled=false")
+	if err == nil {
+		t.Fatal("helm template accepted replicaCount=2 without leader election")
+	}
+	if want := "replicaCount > 1 needs leaderElection.enabled"; !strings.Contains(out, want) {
+		t.Errorf("helm's output lacks %q:\n%s", want, out)
 	}
 }

@@ -53,13 +53,13 @@ func installMonitoringStandIns(ctx context.Context, cl client.Client, objs []*un
 		if err := cl.Create(ctx, u); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating a stand-in CRD for %s: %w", kind, err)
 		}
-		err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		served := func(ctx context.Context) (bool, error) {
 			list := &unstructured.UnstructuredList{}
 			list.SetAPIVersion("monitoring.coreos.com/v1")
 			list.SetKind(kind + "List")
 			return cl.List(ctx, list) == nil, nil
-		})
-		if err != nil {
+		}
+		if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, served); err != nil {
 			return fmt.Errorf("the stand-in CRD for %s is not served: %w", kind, err)
 		}
 	}

@@ -21,24 +21,7 @@ import (
 // test's end stops it.
 func startManager(t *testing.T, args ...string) *testenv.Buffer {
 	t.Helper()
-	probeAddr := freeAddr(t)
-	out := &testenv.Buffer{}
-	cmd := exec.CommandContext(t.Context(), managerBin, //nolint:gosec // G204: the binary this test built.
-		append([]string{"--health-probe-bind-address=" + probeAddr, "--metrics-bind-address=0"}, args...)...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("manager output:\n%s", out.String())
-		}
-	})
+	out, probeAddr, exited := launchManager(t, kubeconfig, args...)
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
 	plain := &http.Client{Timeout: 5 * time.Second}
@@ -55,6 +38,32 @@ func startManager(t *testing.T, args ...string) *testenv.Buffer {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// launchManager runs the built manager as the user of kubecfg with args,
+// and returns its output, its probe address and its exit; the test's end
+// stops it.
+func launchManager(t *testing.T, kubecfg string, args ...string) (*testenv.Buffer, string, chan error) {
+	t.Helper()
+	probeAddr := freeAddr(t)
+	out := &testenv.Buffer{}
+	cmd := exec.CommandContext(t.Context(), managerBin, //nolint:gosec // G204: the binary this test built.
+		append([]string{"--health-probe-bind-address=" + probeAddr, "--metrics-bind-address=0"}, args...)...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubecfg)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		t.Logf("manager stopped: %v", <-exited)
+		if t.Failed() {
+			t.Logf("manager output:\n%s", out.String())
+		}
+	})
+	return out, probeAddr, exited
 }
 
 // createPair creates, in a new namespace, a ProviderConfig whose Secret is

@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -223,18 +222,8 @@ func (r *ProviderConfigReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&collabv1alpha1.ProviderConfig{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// A Collaborator that appears, goes or moves to another
 		// ProviderConfig changes whether its old and new ones are in use.
-		Watches(&collabv1alpha1.Collaborator{}, handler.Funcs{
-			CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-				enqueueProviderConfigOf(e.Object, q)
-			},
-			UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-				enqueueProviderConfigOf(e.ObjectOld, q)
-				enqueueProviderConfigOf(e.ObjectNew, q)
-			},
-			DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-				enqueueProviderConfigOf(e.Object, q)
-			},
-		}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&collabv1alpha1.Collaborator{}, eachVersion(enqueueProviderConfigOf),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.providerConfigsOfSecret)).
 		WithOptions(controller.Options{
 			RateLimiter: r.retry.queueLimiter(),

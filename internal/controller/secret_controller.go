@@ -110,18 +110,7 @@ func (r *SecretReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}))).
 		// A ProviderConfig that appears, goes, or names another Secret
 		// changes which Secrets are in use.
-		Watches(&collabv1alpha1.ProviderConfig{}, handler.Funcs{
-			CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-				enqueueSecretOf(e.Object, q)
-			},
-			UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-				enqueueSecretOf(e.ObjectOld, q)
-				enqueueSecretOf(e.ObjectNew, q)
-			},
-			DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-				enqueueSecretOf(e.Object, q)
-			},
-		}).
+		Watches(&collabv1alpha1.ProviderConfig{}, eachVersion(enqueueSecretOf)).
 		// A Collaborator that appears or goes changes whether its
 		// ProviderConfig's Secret is in use.
 		Watches(&collabv1alpha1.Collaborator{}, handler.EnqueueRequestsFromMapFunc(r.secretOfCollaborator),
@@ -156,4 +145,22 @@ func (r *SecretReconciler) secretOfCollaborator(ctx context.Context, o client.Ob
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: pc.Namespace, Name: ep.SecretName}}}
 	}
 	return nil
+}
+
+// eachVersion makes event handlers that enqueue what enqueue maps an
+// object to: on an update for the old and the new version, because a
+// reference that moved changes both its old and its new target.
+func eachVersion(enqueue func(client.Object, workqueue.TypedRateLimitingInterface[reconcile.Request])) handler.Funcs {
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.ObjectOld, q)
+			enqueue(e.ObjectNew, q)
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+	}
 }

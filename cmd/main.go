@@ -384,6 +384,12 @@ func setupControllers(mgr ctrl.Manager) error {
 	if err := (&controller.SecretReconciler{Client: mgr.GetClient(), SecretMetadata: mgr.GetCache()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Secret controller: %w", err)
 	}
+	if err := (&controller.AccessPolicyReconciler{
+		Options:  opts,
+		Recorder: mgr.GetEventRecorder("collaborator-operator"),
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the AccessPolicy controller: %w", err)
+	}
 	return nil
 }
 

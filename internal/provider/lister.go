@@ -19,6 +19,9 @@ type Member struct {
 	// ID is what the provider's delete names the member by: the
 	// QuantConnect user id (publicId) or the AppHarbor collaborator id.
 	ID string
+	// Label is how people name the member: the QuantConnect user id, the
+	// AppHarbor user name.
+	Label string
 	// UserID is the provider's id of the person: QuantConnect's numeric
 	// uid, AppHarbor's user id.
 	UserID string

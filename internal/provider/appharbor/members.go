@@ -31,7 +31,7 @@ func (c *Client) ListMembers(ctx context.Context, t provider.Target) ([]provider
 			// nor removed; skipping it never removes anyone by mistake.
 			continue
 		}
-		out = append(out, provider.Member{ID: col.ID, UserID: col.User.ID, Name: col.User.Name, Access: col.Role})
+		out = append(out, provider.Member{ID: col.ID, Label: col.User.Name, UserID: col.User.ID, Name: col.User.Name, Access: col.Role})
 	}
 	return out, at, nil
 }

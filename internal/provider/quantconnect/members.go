@@ -31,7 +31,7 @@ func (c *Client) ListMembers(ctx context.Context, t provider.Target) ([]provider
 			access += "+live"
 		}
 		out = append(out, provider.Member{
-			ID: col.PublicID, UserID: strconv.FormatInt(col.UID, 10), Name: col.Name, Email: col.Email,
+			ID: col.PublicID, Label: col.PublicID, UserID: strconv.FormatInt(col.UID, 10), Name: col.Name, Email: col.Email,
 			Access: access, Owner: col.Owner, Self: c.isSelf(col),
 			Write: strings.EqualFold(col.Permission, "write"), LiveControl: col.LiveControl,
 		})

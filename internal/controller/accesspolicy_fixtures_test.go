@@ -97,4 +97,3 @@ func equalStrings(got, want []string) error {
 	}
 	return nil
 }
-

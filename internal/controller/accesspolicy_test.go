@@ -229,3 +229,24 @@ func TestSortMembers(t *testing.T) {
 		})
 	}
 }
+
+// A policy over a project whose Collaborators are observed costs no extra
+// read: it shares their snapshot, one read per sync interval in all.
+func TestAccessPolicySharesTheProjectRead(t *testing.T) {
+	f := newFixture(t)
+	startManager(t, f.ns, f.reg, managerOptions{})
+	const interval = time.Second
+	f.quantConnectConfig(interval)
+	f.create(qcCollaborator("mia", "qc", "mia-ai", false, false))
+	f.waitReady("mia")
+	f.create(qcPolicy("team", collabv1alpha1.AccessPolicyReport, 5))
+	f.waitPolicy("team", metav1.ConditionTrue, collabv1alpha1.ReasonCompliant)
+
+	reads := qcCalls(f, "/collaboration/read")
+	const intervals = 4
+	waitFor(t, intervals*interval)
+	got := qcCalls(f, "/collaboration/read") - reads
+	if got < intervals-1 || got > intervals+1 {
+		t.Errorf("%d project reads in %d intervals with a Collaborator and a policy; want about %d (one per interval)", got, intervals, intervals)
+	}
+}

@@ -109,14 +109,17 @@ type AccessPolicyStatus struct {
 
 	// members is how many members the provider lists, owner included.
 	// +optional
+	// +kubebuilder:default=0
 	Members int32 `json:"members"`
 
 	// managed is how many of them a Collaborator declares.
 	// +optional
+	// +kubebuilder:default=0
 	Managed int32 `json:"managed"`
 
 	// unmanagedCount is len(unmanaged), for the printer column.
 	// +optional
+	// +kubebuilder:default=0
 	UnmanagedCount int32 `json:"unmanagedCount"`
 
 	// unmanaged are the members at the provider that no Collaborator

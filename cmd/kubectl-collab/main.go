@@ -78,7 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kubeconfig
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: kubeContext}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	if req.Namespace == "" {
 		if req.Namespace, _, err = cc.Namespace(); err != nil {
 			return fmt.Errorf("reading the kubeconfig's namespace: %w", err)
@@ -104,6 +105,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "%d Collaborator manifest(s) for members no Collaborator declares\n", n)
+	if _, err := fmt.Fprintf(stderr, "%d Collaborator manifest(s) for members no Collaborator declares\n", n); err != nil {
+		return fmt.Errorf("writing the summary: %w", err)
+	}
 	return nil
 }

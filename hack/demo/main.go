@@ -142,7 +142,8 @@ func run(o options) int {
 		return failStack(ctx, stack, err)
 	}
 
-	step("kubectl wait --for=condition=Ready collaborators,accesspolicies --all -n %s --timeout=%s", o.namespace, o.timeout)
+	step("kubectl wait --for=condition=Ready collaborators,accesspolicies --all -n %s --timeout=%s",
+		o.namespace, o.timeout)
 	res, waitErr := stack.Kubectl(ctx, nil, "wait", "--for=condition=Ready", "collaborators,accesspolicies", "--all",
 		"-n", o.namespace, "--timeout="+o.timeout.String())
 	_, _ = fmt.Fprint(out, res.Stdout)

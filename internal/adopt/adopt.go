@@ -130,7 +130,7 @@ func connect(ctx context.Context, cl client.Reader, reg *provider.Registry, req 
 	pcl, err := reg.New(ep.Provider, provider.Config{BaseURL: ep.BaseURL, Credentials: provider.Credentials(secret.Data),
 		SyncInterval: time.Minute, RequestsPerSecond: rps, Burst: burst})
 	if err != nil {
-		return nil, nil, fmt.Errorf("Secret %s/%s of ProviderConfig %s is unusable: %w", req.Namespace, ep.SecretName, pc.Name, err)
+		return nil, nil, fmt.Errorf("the Secret %s/%s of ProviderConfig %s is unusable: %w", req.Namespace, ep.SecretName, pc.Name, err)
 	}
 	lister, ok := pcl.(provider.Lister)
 	if !ok {

@@ -81,8 +81,8 @@ func (r *AccessPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return r.fail(ctx, p, "Listing the Collaborators failed", err, true)
 	}
 	sorted := sortMembers(p, members, decl)
-	p.Status.Members = int32(len(members)) //nolint:gosec // a member list is far below 2^31
-	p.Status.Managed = int32(sorted.managed)
+	p.Status.Members = int32(len(members))   //nolint:gosec // a member list is far below 2^31
+	p.Status.Managed = int32(sorted.managed) //nolint:gosec // at most the member count
 	p.Status.Unmanaged = unmanagedStatus(sorted.unmanaged)
 
 	interval := conn.pc.Spec.SyncIntervalOrDefault()
@@ -122,7 +122,6 @@ func (r *AccessPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		r.event(p, corev1.EventTypeNormal, eventRemoved, "Remove", "Removed %s (%s) from %s %s: no Collaborator declares them",
 			memberName(m), m.Access, conn.endpoint.Provider, targetOf(&p.Spec))
 	}
-	p.Status.Managed = int32(sorted.managed)
 	p.Status.Members -= int32(len(sorted.unmanaged)) //nolint:gosec // bounded by the member count
 	p.Status.Unmanaged = nil
 	r.compliant(p)

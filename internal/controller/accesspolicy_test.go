@@ -216,7 +216,7 @@ func TestSortMembers(t *testing.T) {
 				d.ids[id] = true
 			}
 			got := sortMembers(tc.policy, tc.members, d)
-			var names []string
+			names := make([]string, 0, len(got.unmanaged))
 			for _, m := range got.unmanaged {
 				names = append(names, memberName(m))
 			}

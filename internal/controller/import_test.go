@@ -20,8 +20,9 @@ import (
 // `kubectl apply` does for new objects, and returns their names sorted.
 func (f *fixture) applyManifests(out string) []string {
 	f.t.Helper()
-	var names []string
-	for _, doc := range strings.Split(out, "\n---\n") {
+	docs := strings.Split(out, "\n---\n")
+	names := make([]string, 0, len(docs))
+	for _, doc := range docs {
 		c := &collabv1alpha1.Collaborator{}
 		if err := yaml.UnmarshalStrict([]byte(doc), c); err != nil {
 			f.t.Fatalf("manifest does not parse: %v\n%s", err, doc)

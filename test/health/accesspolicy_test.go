@@ -14,6 +14,10 @@ import (
 // Collaborator's: Compliant is healthy, unmanaged members and the removal
 // limit need a person, a wait or a failed read is work under way.
 func TestAccessPolicyHealth(t *testing.T) {
+	const (
+		msgUnmanaged = "1 member(s) are declared by no Collaborator: lee-q"
+		msgWaiting   = "1 Collaborator(s) have no id yet"
+	)
 	script := readScript(t)
 	ctx := context.Background()
 	ns := mustCreateNamespace(t, "health-ap")
@@ -35,8 +39,8 @@ func TestAccessPolicyHealth(t *testing.T) {
 		{
 			name: "unmanaged",
 			conditions: []metav1.Condition{
-				cond(cv1.ConditionReady, metav1.ConditionFalse, cv1.ReasonUnmanagedMembers, "1 member(s) are declared by no Collaborator: lee-q"),
-				cond(cv1.ConditionStalled, metav1.ConditionTrue, cv1.ReasonUnmanagedMembers, "1 member(s) are declared by no Collaborator: lee-q"),
+				cond(cv1.ConditionReady, metav1.ConditionFalse, cv1.ReasonUnmanagedMembers, msgUnmanaged),
+				cond(cv1.ConditionStalled, metav1.ConditionTrue, cv1.ReasonUnmanagedMembers, msgUnmanaged),
 			},
 			wantArgo: "Degraded", wantMessage: "UnmanagedMembers: 1 member(s) are declared by no Collaborator: lee-q",
 			wantKStatus: status.FailedStatus,
@@ -53,8 +57,8 @@ func TestAccessPolicyHealth(t *testing.T) {
 		{
 			name: "waiting",
 			conditions: []metav1.Condition{
-				cond(cv1.ConditionReady, metav1.ConditionFalse, cv1.ReasonWaitingForCollaborators, "1 Collaborator(s) have no id yet"),
-				cond(cv1.ConditionReconciling, metav1.ConditionTrue, cv1.ReasonWaitingForCollaborators, "1 Collaborator(s) have no id yet"),
+				cond(cv1.ConditionReady, metav1.ConditionFalse, cv1.ReasonWaitingForCollaborators, msgWaiting),
+				cond(cv1.ConditionReconciling, metav1.ConditionTrue, cv1.ReasonWaitingForCollaborators, msgWaiting),
 			},
 			wantArgo: "Progressing", wantMessage: "WaitingForCollaborators: 1 Collaborator(s) have no id yet",
 			wantKStatus: status.InProgressStatus,

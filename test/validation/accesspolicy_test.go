@@ -76,7 +76,8 @@ quantConnect: {projectID: 1}`)
 	}
 	spec, _ := obj.Object["spec"].(map[string]any)
 	if spec["mode"] != "Report" || spec["maxRemovals"] != int64(5) {
-		t.Errorf("defaults: mode %v, maxRemovals %v (%T); want Report, 5", spec["mode"], spec["maxRemovals"], spec["maxRemovals"])
+		t.Errorf("defaults: mode %v, maxRemovals %v (%T); want Report, 5",
+			spec["mode"], spec["maxRemovals"], spec["maxRemovals"])
 	}
 	zero := newObject(t, kindAccessPolicy, ns, `
 providerConfigRef: {name: pc}

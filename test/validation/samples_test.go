@@ -85,7 +85,8 @@ func TestSamplesAreAccepted(t *testing.T) {
 					t.Fatal(err)
 				}
 				if policy.Spec.ProviderConfigRef.Name != pc.Name {
-					t.Errorf("the AccessPolicy references ProviderConfig %q; the sample's is %q", policy.Spec.ProviderConfigRef.Name, pc.Name)
+					t.Errorf("the AccessPolicy references ProviderConfig %q; the sample's is %q",
+						policy.Spec.ProviderConfigRef.Name, pc.Name)
 				}
 			}
 			if got := collab.Spec.ProviderConfigRef.Name; got != pc.Name {

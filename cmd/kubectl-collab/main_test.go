@@ -13,12 +13,18 @@ func TestRunRefusesBadArguments(t *testing.T) {
 		args []string
 		want string
 	}{
-		"no command":            {args: nil, want: `the only command is "import"`},
-		"unknown command":       {args: []string{"export"}, want: `the only command is "import"`},
-		"no provider config":    {args: []string{"import", "--project", "1"}, want: "--provider-config is required"},
-		"bad allow-list":        {args: []string{"import", "--provider-config", "qc", "--allowed-provider-urls", "ftp://x"}, want: "--allowed-provider-urls"},
-		"unknown flag":          {args: []string{"import", "--frobnicate"}, want: "frobnicate"},
-		"kubeconfig unreadable": {args: []string{"import", "--provider-config", "qc", "--project", "1", "--kubeconfig", "/nonexistent", "-n", "x"}, want: "kubeconfig"},
+		"no command":         {args: nil, want: `the only command is "import"`},
+		"unknown command":    {args: []string{"export"}, want: `the only command is "import"`},
+		"no provider config": {args: []string{"import", "--project", "1"}, want: "--provider-config is required"},
+		"bad allow-list": {
+			args: []string{"import", "--provider-config", "qc", "--allowed-provider-urls", "ftp://x"},
+			want: "--allowed-provider-urls",
+		},
+		"unknown flag": {args: []string{"import", "--frobnicate"}, want: "frobnicate"},
+		"kubeconfig unreadable": {
+			args: []string{"import", "--provider-config", "qc", "--project", "1", "--kubeconfig", "/nonexistent", "-n", "x"},
+			want: "kubeconfig",
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

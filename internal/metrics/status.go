@@ -34,7 +34,7 @@ const UnmanagedMembersName = "collab_accesspolicy_unmanaged_members"
 var unmanagedDesc = prometheus.NewDesc(UnmanagedMembersName,
 	"Members at the provider that no Collaborator declares, as an AccessPolicy last reported them (status.unmanaged), "+
 		"by namespace, name and provider; the owner, the ProviderConfig's own account and exempt members are not counted.",
-	[]string{"namespace", "name", "provider"}, nil)
+	objectLabels, nil)
 
 // statusConditionDesc describes one series per condition of each object,
 // of value 1, carrying its status and reason as labels. One series per
@@ -53,7 +53,10 @@ const ExpiryTimestampName = "collab_collaborator_expiry_timestamp_seconds"
 var expiryDesc = prometheus.NewDesc(ExpiryTimestampName,
 	"When a Collaborator's access ends (spec.expiresAt), in seconds since the Unix epoch, by namespace, name and provider; "+
 		"absent for Collaborators without expiresAt.",
-	[]string{"namespace", "name", "provider"}, nil)
+	objectLabels, nil)
+
+// objectLabels are the labels of the per-object gauges.
+var objectLabels = []string{"namespace", "name", "provider"}
 
 // StatusCollector publishes the conditions of the Collaborators and
 // ProviderConfigs and AccessPolicies it can list as collab_status_condition. It reads them at

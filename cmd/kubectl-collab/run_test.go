@@ -51,7 +51,9 @@ func TestImportCommand(t *testing.T) {
 	for _, o := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "qc-creds", Namespace: ns},
-			StringData: map[string]string{collabv1alpha1.QuantConnectUserIDKey: "1", collabv1alpha1.QuantConnectAPITokenKey: "tok"}},
+			StringData: map[string]string{
+				collabv1alpha1.QuantConnectUserIDKey: "1", collabv1alpha1.QuantConnectAPITokenKey: "tok",
+			}},
 		&collabv1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "qc", Namespace: ns},
 			Spec: collabv1alpha1.ProviderConfigSpec{QuantConnect: &collabv1alpha1.QuantConnectConfig{
 				BaseURL: srv.URL + qcsim.PathPrefix, CredentialsSecretRef: collabv1alpha1.SecretReference{Name: "qc-creds"}}}},
@@ -67,7 +69,10 @@ func TestImportCommand(t *testing.T) {
 		t.Fatalf("import: %v\n%s", err, stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{`name: "lee-q"`, `namespace: "trading"`, `collab.dev/external-id: "2"`, "write: false", "liveControl: true", "projectID: 42"} {
+	for _, want := range []string{
+		`name: "lee-q"`, `namespace: "trading"`, `collab.dev/external-id: "2"`,
+		"write: false", "liveControl: true", "projectID: 42",
+	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -78,7 +83,8 @@ func TestImportCommand(t *testing.T) {
 
 	// The default allow-list refuses the simulator's plain-HTTP URL.
 	stdout.Reset()
-	err = run(ctx, []string{"import", "--kubeconfig", kubeconfig, "--provider-config", "qc", "--project", "42"}, &stdout, &stderr)
+	args := []string{"import", "--kubeconfig", kubeconfig, "--provider-config", "qc", "--project", "42"}
+	err = run(ctx, args, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "--allowed-provider-urls") {
 		t.Errorf("import to a URL outside the allow-list: err %v", err)
 	}
@@ -89,7 +95,9 @@ func writeKubeconfig(t *testing.T, cfg *rest.Config, ns string) string {
 	t.Helper()
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
+	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{
+		ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken,
+	}
 	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "admin", Namespace: ns}
 	kc.CurrentContext = "envtest"
 	path := filepath.Join(t.TempDir(), "kubeconfig")

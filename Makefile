@@ -103,8 +103,9 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration.
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build manager binary.
+build: manifests generate fmt vet ## Build the manager and the kubectl plugin (bin/manager, bin/kubectl-collab).
 	go build -o bin/manager cmd/main.go
+	go build -o bin/kubectl-collab ./cmd/kubectl-collab
 
 .PHONY: run
 run: manifests generate fmt vet ## Run a controller from your host against the cluster of the current kubeconfig.

@@ -351,7 +351,7 @@ func cacheOptions(o *options) cache.Options {
 func cacheSynced(mgr ctrl.Manager) healthz.Checker {
 	secretMeta := &metav1.PartialObjectMetadata{}
 	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	watched := []client.Object{&collabv1alpha1.Collaborator{}, &collabv1alpha1.ProviderConfig{}, secretMeta}
+	watched := []client.Object{&collabv1alpha1.Collaborator{}, &collabv1alpha1.ProviderConfig{}, &collabv1alpha1.AccessPolicy{}, secretMeta}
 	return func(req *http.Request) error {
 		for _, obj := range watched {
 			inf, err := mgr.GetCache().GetInformer(req.Context(), obj, cache.BlockUntilSynced(false))
@@ -398,6 +398,12 @@ func setupControllers(mgr ctrl.Manager) error {
 	secrets := &controller.SecretReconciler{Client: mgr.GetClient(), SecretMetadata: mgr.GetCache()}
 	if err := secrets.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Secret controller: %w", err)
+	}
+	if err := (&controller.AccessPolicyReconciler{
+		Options:  opts,
+		Recorder: mgr.GetEventRecorder("collaborator-operator"),
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the AccessPolicy controller: %w", err)
 	}
 	return nil
 }

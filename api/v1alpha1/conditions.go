@@ -87,3 +87,21 @@ const (
 // ReasonPaused is the Synced reason while the collab.dev/paused annotation
 // is "true": the operator makes no provider call for the object.
 const ReasonPaused = "Paused"
+
+// AccessPolicy reasons.
+const (
+	// ReasonCompliant: every member at the provider is declared by a
+	// Collaborator, the owner, the ProviderConfig's own account or exempt.
+	ReasonCompliant = "Compliant"
+	// ReasonUnmanagedMembers: Report mode found members no Collaborator
+	// declares (terminal: a person declares, exempts or removes them).
+	ReasonUnmanagedMembers = "UnmanagedMembers"
+	// ReasonRemovalLimit: Enforce mode would remove more than maxRemovals
+	// members in one pass, so it removed none (terminal).
+	ReasonRemovalLimit = "RemovalLimit"
+	// ReasonWaitingForCollaborators: Enforce mode waits for an AppHarbor
+	// Collaborator of the application that has no collaborator id yet,
+	// since the member it is creating cannot be recognised before
+	// (transient).
+	ReasonWaitingForCollaborators = "WaitingForCollaborators"
+)

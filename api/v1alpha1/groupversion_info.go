@@ -25,7 +25,8 @@ var (
 )
 
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &Collaborator{}, &CollaboratorList{}, &ProviderConfig{}, &ProviderConfigList{})
+	s.AddKnownTypes(GroupVersion, &Collaborator{}, &CollaboratorList{}, &ProviderConfig{}, &ProviderConfigList{},
+		&AccessPolicy{}, &AccessPolicyList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

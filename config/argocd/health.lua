@@ -1,6 +1,6 @@
--- Argo CD health check for the collab.dev kinds Collaborator and
--- ProviderConfig (resource.customizations.health.collab.dev_Collaborator and
--- resource.customizations.health.collab.dev_ProviderConfig in argocd-cm).
+-- Argo CD health check for the collab.dev kinds Collaborator, ProviderConfig
+-- and AccessPolicy (resource.customizations.health.collab.dev_Collaborator,
+-- ..._ProviderConfig and ..._AccessPolicy in argocd-cm).
 --
 -- It reads status the way kstatus (and so Flux) does, so that Argo CD and
 -- Flux users see the same thing:
@@ -12,10 +12,12 @@
 --      while in use is Reconciling=True InUse yet still Ready=True).
 --   3. Stalled=True  -> Degraded: only a change by a person can help
 --      (CredentialsInvalid, Rejected, ProviderMismatch, BaseURLNotAllowed,
---      Drifted under managementPolicy Observe).
+--      Drifted under managementPolicy Observe; for an AccessPolicy,
+--      UnmanagedMembers and RemovalLimit).
 -- Before all of these, collab.dev/paused: "true" -> Suspended.
 --   4. Ready=True    -> Healthy (Available, DeleteOnly, Expired: access
---      that ended as spec.expiresAt said is the healthy outcome).
+--      that ended as spec.expiresAt said is the healthy outcome; Compliant
+--      for an AccessPolicy).
 --   5. anything else -> Progressing, with the Ready message.
 -- This is kstatus' order (observedGeneration, Reconciling, Stalled, Ready),
 -- so Argo CD and Flux always agree.

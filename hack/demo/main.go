@@ -153,19 +153,20 @@ func run(o options) int {
 		return failStack(ctx, stack, err)
 	}
 
-	step("kubectl wait --for=condition=Ready collaborator --all -n %s --timeout=%s", o.namespace, o.timeout)
-	res, waitErr := stack.Kubectl(ctx, nil, "wait", "--for=condition=Ready", "collaborator", "--all",
+	step("kubectl wait --for=condition=Ready collaborators,accesspolicies --all -n %s --timeout=%s",
+		o.namespace, o.timeout)
+	res, waitErr := stack.Kubectl(ctx, nil, "wait", "--for=condition=Ready", "collaborators,accesspolicies", "--all",
 		"-n", o.namespace, "--timeout="+o.timeout.String())
 	_, _ = fmt.Fprint(out, res.Stdout)
 
-	step("kubectl get providerconfigs,collaborators -A")
-	if res, err := stack.Kubectl(ctx, nil, "get", "providerconfigs,collaborators", "-A"); err == nil {
+	step("kubectl get providerconfigs,collaborators,accesspolicies -A")
+	if res, err := stack.Kubectl(ctx, nil, "get", "providerconfigs,collaborators,accesspolicies", "-A"); err == nil {
 		_, _ = fmt.Fprint(out, res.Stdout)
 	}
 	if waitErr != nil {
-		return failStack(ctx, stack, fmt.Errorf("not every Collaborator became Ready: %w", waitErr))
+		return failStack(ctx, stack, fmt.Errorf("not every Collaborator and AccessPolicy became Ready: %w", waitErr))
 	}
-	step("All Collaborators are Ready (%s after start)", time.Since(start).Round(time.Second))
+	step("All Collaborators and AccessPolicies are Ready (%s after start)", time.Since(start).Round(time.Second))
 
 	if o.exit {
 		return 0

@@ -86,7 +86,7 @@ func (r countingReader) Get(ctx context.Context, key client.ObjectKey, obj clien
 	return r.Reader.Get(ctx, key, obj, opts...)
 }
 
-// startManager runs the two reconcilers in a manager that sees only ns, so
+// startManager runs the reconcilers in a manager that sees only ns, so
 // tests are isolated from each other and a test may stop and replace its
 // manager. The returned function stops it and waits until it has.
 func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOptions) (stop func()) {
@@ -134,6 +134,9 @@ func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOpti
 		t.Fatal(err)
 	}
 	if err := (&SecretReconciler{Client: mgr.GetClient(), SecretMetadata: mgr.GetCache()}).SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&AccessPolicyReconciler{Options: opts, Recorder: rec}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)

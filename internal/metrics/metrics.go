@@ -61,12 +61,18 @@ var (
 			"and pauses after rate-limit answers), by provider.",
 		Buckets: []float64{0, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60},
 	}, []string{labelProvider})
+
+	// removals counts the members AccessPolicies in Enforce mode removed.
+	removals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "collab_accesspolicy_removals_total",
+		Help: "Members that AccessPolicies in Enforce mode removed at the provider because no Collaborator declared them, by provider.",
+	}, []string{labelProvider})
 )
 
 func init() {
 	// controller-runtime serves its Registry on the manager's metrics
 	// endpoint, so registering here is all it takes to publish them.
-	crmetrics.Registry.MustRegister(requests, duration, snapshotReads, budgetWait)
+	crmetrics.Registry.MustRegister(requests, duration, snapshotReads, budgetWait, removals)
 }
 
 // Provider records what the provider clients do; pass it to the provider
@@ -90,4 +96,9 @@ func (Provider) BudgetWait(providerName string, d time.Duration) {
 // SnapshotHit implements httpapi.Observer.
 func (Provider) SnapshotHit(providerName string) {
 	snapshotReads.WithLabelValues(providerName).Inc()
+}
+
+// MemberRemoved counts one member an AccessPolicy removed at the provider.
+func MemberRemoved(providerName string) {
+	removals.WithLabelValues(providerName).Inc()
 }

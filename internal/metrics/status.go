@@ -23,7 +23,18 @@ const (
 	KindCollaborator = "Collaborator"
 	// KindProviderConfig labels a ProviderConfig's conditions.
 	KindProviderConfig = "ProviderConfig"
+	// KindAccessPolicy labels an AccessPolicy's conditions.
+	KindAccessPolicy = "AccessPolicy"
 )
+
+// UnmanagedMembersName is the gauge of members an AccessPolicy found that
+// no Collaborator declares (the length of its status.unmanaged).
+const UnmanagedMembersName = "collab_accesspolicy_unmanaged_members"
+
+var unmanagedDesc = prometheus.NewDesc(UnmanagedMembersName,
+	"Members at the provider that no Collaborator declares, as an AccessPolicy last reported them (status.unmanaged), "+
+		"by namespace, name and provider; the owner, the ProviderConfig's own account and exempt members are not counted.",
+	objectLabels, nil)
 
 // statusConditionDesc describes one series per condition of each object,
 // of value 1, carrying its status and reason as labels. One series per
@@ -31,7 +42,7 @@ const (
 // the cardinality at four series per object, and "status" and "reason"
 // still select what an alert needs.
 var statusConditionDesc = prometheus.NewDesc(StatusConditionName,
-	"The conditions of Collaborators and ProviderConfigs as last written to their status: "+
+	"The conditions of Collaborators, ProviderConfigs and AccessPolicies as last written to their status: "+
 		"1 for each condition an object has, by kind, namespace, name, provider, condition, status and reason.",
 	[]string{"kind", "namespace", "name", labelProvider, "condition", "status", "reason"}, nil)
 
@@ -42,10 +53,13 @@ const ExpiryTimestampName = "collab_collaborator_expiry_timestamp_seconds"
 var expiryDesc = prometheus.NewDesc(ExpiryTimestampName,
 	"When a Collaborator's access ends (spec.expiresAt), in seconds since the Unix epoch, by namespace, name and provider; "+
 		"absent for Collaborators without expiresAt.",
-	[]string{"namespace", "name", labelProvider}, nil)
+	objectLabels, nil)
+
+// objectLabels are the labels of the per-object gauges.
+var objectLabels = []string{"namespace", "name", labelProvider}
 
 // StatusCollector publishes the conditions of the Collaborators and
-// ProviderConfigs it can list as collab_status_condition. It reads them at
+// ProviderConfigs and AccessPolicies it can list as collab_status_condition. It reads them at
 // scrape time from a client.Reader (the manager's cache): the status the
 // reconcilers wrote is the single source, so the gauge can never disagree
 // with `kubectl get`, and the reconcilers need no metrics code. Every
@@ -67,6 +81,7 @@ type StatusCollector struct {
 func (c *StatusCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- statusConditionDesc
 	ch <- expiryDesc
+	ch <- unmanagedDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -99,6 +114,19 @@ func (c *StatusCollector) Collect(ch chan<- prometheus.Metric) {
 		o := &pcs.Items[i]
 		ep, _ := o.Spec.Endpoint()
 		emitConditions(ch, KindProviderConfig, o.Namespace, o.Name, ep.Provider, o.Status.Conditions)
+	}
+
+	policies := &collabv1alpha1.AccessPolicyList{}
+	if err := c.Reader.List(ctx, policies); err != nil {
+		c.Log.Error(err, "Listing AccessPolicies for "+StatusConditionName+" failed")
+	}
+	for i := range policies.Items {
+		o := &policies.Items[i]
+		emitConditions(ch, KindAccessPolicy, o.Namespace, o.Name, o.Spec.ProviderName(), o.Status.Conditions)
+		if o.Status.ObservedGeneration > 0 {
+			ch <- prometheus.MustNewConstMetric(unmanagedDesc, prometheus.GaugeValue, float64(len(o.Status.Unmanaged)),
+				o.Namespace, o.Name, o.Spec.ProviderName())
+		}
 	}
 }
 

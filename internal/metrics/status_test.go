@@ -54,19 +54,43 @@ func TestStatusCollector(t *testing.T) {
 			cond(collabv1alpha1.ConditionReady, metav1.ConditionTrue, collabv1alpha1.ReasonAvailable),
 		}},
 	}
+	policy := &collabv1alpha1.AccessPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "trading", Name: "team"},
+		Spec: collabv1alpha1.AccessPolicySpec{
+			ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: "qc"},
+			QuantConnect:      &collabv1alpha1.QuantConnectPolicyTarget{ProjectID: 1},
+		},
+		Status: collabv1alpha1.AccessPolicyStatus{
+			ObservedGeneration: 1,
+			Conditions: []metav1.Condition{
+				cond(collabv1alpha1.ConditionReady, metav1.ConditionFalse, collabv1alpha1.ReasonUnmanagedMembers),
+			},
+			Unmanaged: []collabv1alpha1.UnmanagedMember{{Member: "lee-q", Access: "write"}, {Member: "kim", Access: "read"}},
+		},
+	}
+	// A policy the operator has not looked at yet has no count: absent,
+	// not zero, so that "no unmanaged members" is never claimed unread.
+	unread := &collabv1alpha1.AccessPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "trading", Name: "unread"},
+		Spec: collabv1alpha1.AccessPolicySpec{
+			ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: "ah"},
+			AppHarbor:         &collabv1alpha1.AppHarborPolicyTarget{Application: "my-app"},
+		},
+	}
 	cl := fake.NewClientBuilder().WithScheme(scheme).
-		WithObjects(stalled, fresh, pc).
-		WithStatusSubresource(stalled, fresh, pc).Build()
+		WithObjects(stalled, fresh, pc, policy, unread).
+		WithStatusSubresource(stalled, fresh, pc, policy, unread).Build()
 
 	// A fresh object without conditions publishes nothing: absence is
 	// what an alert on "Ready never became True" must not confuse with
 	// False.
 	want := `
-# HELP collab_status_condition The conditions of Collaborators and ProviderConfigs as last written to their status: 1 for each condition an object has, by kind, namespace, name, provider, condition, status and reason.
+# HELP collab_status_condition The conditions of Collaborators, ProviderConfigs and AccessPolicies as last written to their status: 1 for each condition an object has, by kind, namespace, name, provider, condition, status and reason.
 # TYPE collab_status_condition gauge
 collab_status_condition{condition="Ready",kind="Collaborator",name="mia",namespace="trading",provider="QuantConnect",reason="CredentialsInvalid",status="False"} 1
 collab_status_condition{condition="Stalled",kind="Collaborator",name="mia",namespace="trading",provider="QuantConnect",reason="CredentialsInvalid",status="True"} 1
 collab_status_condition{condition="Ready",kind="ProviderConfig",name="qc",namespace="trading",provider="QuantConnect",reason="Available",status="True"} 1
+collab_status_condition{condition="Ready",kind="AccessPolicy",name="team",namespace="trading",provider="QuantConnect",reason="UnmanagedMembers",status="False"} 1
 `
 	c := &StatusCollector{Reader: cl, Log: logr.Discard()}
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), StatusConditionName); err != nil {
@@ -80,6 +104,23 @@ collab_collaborator_expiry_timestamp_seconds{name="new",namespace="trading",prov
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(wantExpiry), ExpiryTimestampName); err != nil {
 		t.Error(err)
+	}
+	wantUnmanaged := `
+# HELP collab_accesspolicy_unmanaged_members Members at the provider that no Collaborator declares, as an AccessPolicy last reported them (status.unmanaged), by namespace, name and provider; the owner, the ProviderConfig's own account and exempt members are not counted.
+# TYPE collab_accesspolicy_unmanaged_members gauge
+collab_accesspolicy_unmanaged_members{name="team",namespace="trading",provider="QuantConnect"} 2
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(wantUnmanaged), UnmanagedMembersName); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestMemberRemoved counts removals by provider.
+func TestMemberRemoved(t *testing.T) {
+	before := testutil.ToFloat64(removals.WithLabelValues("AppHarbor"))
+	MemberRemoved("AppHarbor")
+	if got := testutil.ToFloat64(removals.WithLabelValues("AppHarbor")) - before; got != 1 {
+		t.Errorf("collab_accesspolicy_removals_total grew by %v, want 1", got)
 	}
 }
 

@@ -484,7 +484,7 @@ func TestArgoCDPatchMatchesScript(t *testing.T) {
 	if err := yaml.Unmarshal(data, &cm); err != nil {
 		t.Fatalf("parsing the argocd-cm patch: %v", err)
 	}
-	for _, kind := range []string{"Collaborator", "ProviderConfig"} {
+	for _, kind := range []string{"Collaborator", "ProviderConfig", "AccessPolicy"} {
 		key := "resource.customizations.health.collab.dev_" + kind
 		got, ok := cm.Data[key]
 		if !ok {

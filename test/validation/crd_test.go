@@ -53,6 +53,21 @@ func TestCRDsAsServed(t *testing.T) {
 				{"Age", "date", ".metadata.creationTimestamp"},
 			},
 		},
+		"accesspolicies.collab.dev": {
+			kind:       "AccessPolicy",
+			shortNames: []string{"accesspol"},
+			categories: []string{"collaboration"},
+			columns: []column{
+				{"Provider", "string", ".status.provider"},
+				{"Target", "string", ".status.target"},
+				{"Mode", "string", ".spec.mode"},
+				{"Managed", "integer", ".status.managed"},
+				{"Unmanaged", "integer", ".status.unmanagedCount"},
+				{"Ready", "string", readyStatus},
+				{"Reason", "string", readyReason},
+				{"Age", "date", ".metadata.creationTimestamp"},
+			},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -33,7 +33,8 @@ func sampleFiles(t *testing.T) []string {
 
 // TestSamplesAreAccepted creates every object of every sample for real and
 // checks that each sample is complete: a Secret with the provider's keys, a
-// ProviderConfig that names it, and a Collaborator that names that.
+// ProviderConfig that names it, and a Collaborator (and optionally an
+// AccessPolicy) that names that.
 func TestSamplesAreAccepted(t *testing.T) {
 	for _, file := range sampleFiles(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
@@ -54,7 +55,12 @@ func TestSamplesAreAccepted(t *testing.T) {
 				kinds = append(kinds, obj.GetKind())
 				names[obj.GetKind()] = obj.GetName()
 			}
-			if diff := cmp.Diff([]string{"Secret", "ProviderConfig", "Collaborator"}, kinds); diff != "" {
+			want := []string{"Secret", "ProviderConfig", "Collaborator"}
+			if len(kinds) == 4 {
+				// A sample may end with an AccessPolicy over its project.
+				want = append(want, "AccessPolicy")
+			}
+			if diff := cmp.Diff(want, kinds); diff != "" {
 				t.Fatalf("kinds in the sample (-want +got):\n%s", diff)
 			}
 
@@ -72,6 +78,16 @@ func TestSamplesAreAccepted(t *testing.T) {
 			}
 			if err := k8sClient.Get(ctx, key("Collaborator"), &collab); err != nil {
 				t.Fatal(err)
+			}
+			if name, ok := names["AccessPolicy"]; ok {
+				var policy collabv1alpha1.AccessPolicy
+				if err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &policy); err != nil {
+					t.Fatal(err)
+				}
+				if policy.Spec.ProviderConfigRef.Name != pc.Name {
+					t.Errorf("the AccessPolicy references ProviderConfig %q; the sample's is %q",
+						policy.Spec.ProviderConfigRef.Name, pc.Name)
+				}
 			}
 			if got := collab.Spec.ProviderConfigRef.Name; got != pc.Name {
 				t.Errorf("the Collaborator references ProviderConfig %q; the sample's is %q", got, pc.Name)

@@ -46,7 +46,7 @@ func (r *AccessPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(declarationChanged())).
 		Watches(&collabv1alpha1.ProviderConfig{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfProviderConfig),
 			builder.WithPredicates(providerConfigChanged())).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfSecret)).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(throughProviderConfigs(r.Client, r.policiesOfProviderConfig))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 2, RateLimiter: r.retry.queueLimiter()}).
 		Named("accesspolicy").
 		Complete(r)
@@ -110,19 +110,6 @@ func (r *AccessPolicyReconciler) policiesOfProviderConfig(ctx context.Context, o
 	reqs := make([]reconcile.Request, 0, len(list.Items))
 	for i := range list.Items {
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return reqs
-}
-
-func (r *AccessPolicyReconciler) policiesOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	pcs := &collabv1alpha1.ProviderConfigList{}
-	if err := r.Client.List(ctx, pcs, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexSecretRef: o.GetName()}); err != nil {
-		logf.FromContext(ctx).Error(err, "Listing ProviderConfigs of a Secret failed", "secret", o.GetName())
-		return nil
-	}
-	var reqs []reconcile.Request
-	for i := range pcs.Items {
-		reqs = append(reqs, r.policiesOfProviderConfig(ctx, &pcs.Items[i])...)
 	}
 	return reqs
 }

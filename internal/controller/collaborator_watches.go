@@ -43,7 +43,7 @@ func (r *CollaboratorReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&collabv1alpha1.ProviderConfig{},
 			handler.EnqueueRequestsFromMapFunc(r.collaboratorsOfProviderConfig),
 			builder.WithPredicates(providerConfigChanged())).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.collaboratorsOfSecret)).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(throughProviderConfigs(r.Client, r.collaboratorsOfProviderConfig))).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1),
 			RateLimiter:             r.retry.queueLimiter(),
@@ -60,17 +60,22 @@ func (r *CollaboratorReconciler) collaboratorsOfProviderConfig(ctx context.Conte
 	return reqs
 }
 
-func (r *CollaboratorReconciler) collaboratorsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	pcs := &collabv1alpha1.ProviderConfigList{}
-	if err := r.Client.List(ctx, pcs, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexSecretRef: o.GetName()}); err != nil {
-		logf.FromContext(ctx).Error(err, "Listing ProviderConfigs of a Secret failed", "secret", o.GetName())
-		return nil
+// throughProviderConfigs maps a Secret to what ofProviderConfig maps each
+// ProviderConfig that names the Secret to: a changed Secret concerns the
+// objects of every ProviderConfig that reads it.
+func throughProviderConfigs(cl client.Reader, ofProviderConfig func(context.Context, client.Object) []reconcile.Request) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		pcs := &collabv1alpha1.ProviderConfigList{}
+		if err := cl.List(ctx, pcs, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexSecretRef: o.GetName()}); err != nil {
+			logf.FromContext(ctx).Error(err, "Listing ProviderConfigs of a Secret failed", "secret", o.GetName())
+			return nil
+		}
+		var reqs []reconcile.Request
+		for i := range pcs.Items {
+			reqs = append(reqs, ofProviderConfig(ctx, &pcs.Items[i])...)
+		}
+		return reqs
 	}
-	var reqs []reconcile.Request
-	for i := range pcs.Items {
-		reqs = append(reqs, r.collaboratorsOfProviderConfig(ctx, &pcs.Items[i])...)
-	}
-	return reqs
 }
 
 // collaboratorsUsing lists the Collaborators that reference a ProviderConfig.

@@ -224,7 +224,10 @@ func (r *ProviderConfigReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// ProviderConfig changes whether its old and new ones are in use.
 		Watches(&collabv1alpha1.Collaborator{}, eachVersion(enqueueProviderConfigOf),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.providerConfigsOfSecret)).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(throughProviderConfigs(r.Client,
+			func(_ context.Context, pc client.Object) []reconcile.Request {
+				return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(pc)}}
+			}))).
 		WithOptions(controller.Options{
 			RateLimiter: r.retry.queueLimiter(),
 		}).
@@ -236,17 +239,4 @@ func enqueueProviderConfigOf(o client.Object, q workqueue.TypedRateLimitingInter
 	if c, ok := o.(*collabv1alpha1.Collaborator); ok && c.Spec.ProviderConfigRef.Name != "" {
 		q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Namespace: c.Namespace, Name: c.Spec.ProviderConfigRef.Name}})
 	}
-}
-
-func (r *ProviderConfigReconciler) providerConfigsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	pcs := &collabv1alpha1.ProviderConfigList{}
-	if err := r.Client.List(ctx, pcs, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexSecretRef: o.GetName()}); err != nil {
-		logf.FromContext(ctx).Error(err, "Listing ProviderConfigs of a Secret failed", "secret", o.GetName())
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(pcs.Items))
-	for i := range pcs.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pcs.Items[i])})
-	}
-	return reqs
 }

@@ -351,7 +351,9 @@ func cacheOptions(o *options) cache.Options {
 func cacheSynced(mgr ctrl.Manager) healthz.Checker {
 	secretMeta := &metav1.PartialObjectMetadata{}
 	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	watched := []client.Object{&collabv1alpha1.Collaborator{}, &collabv1alpha1.ProviderConfig{}, &collabv1alpha1.AccessPolicy{}, secretMeta}
+	watched := []client.Object{
+		&collabv1alpha1.Collaborator{}, &collabv1alpha1.ProviderConfig{}, &collabv1alpha1.AccessPolicy{}, secretMeta,
+	}
 	return func(req *http.Request) error {
 		for _, obj := range watched {
 			inf, err := mgr.GetCache().GetInformer(req.Context(), obj, cache.BlockUntilSynced(false))

@@ -153,7 +153,8 @@ func checkCRDs(t *testing.T, objs []*unstructured.Unstructured) {
 		crds = append(crds, c.GetName())
 	}
 	slices.Sort(crds)
-	if want := []string{"accesspolicies.collab.dev", "collaborators.collab.dev", "providerconfigs.collab.dev"}; !slices.Equal(crds, want) {
+	want := []string{"accesspolicies.collab.dev", "collaborators.collab.dev", "providerconfigs.collab.dev"}
+	if !slices.Equal(crds, want) {
 		t.Errorf("installer's CRDs are %v, want %v", crds, want)
 	}
 }

@@ -40,9 +40,17 @@ func TestAppHarborLifecycle(t *testing.T) {
 		ID: held.ID, UserID: held.UserID, UserName: "bob", Role: "collaborator",
 		URL: f.ahURL + "/applications/" + ahApp + "/collaborators/" + held.ID,
 	}
-	if diff := cmp.Diff(want, c.Status.AppHarbor); diff != "" {
-		t.Errorf("status.appHarbor differs from the simulator's record (-want +got):\n%s", diff)
-	}
+	// The create's answer carries only the id, role and URL; the user's
+	// id and name come with the application's next list read (the shared
+	// snapshot, refreshed once per sync interval), not from a read per
+	// object.
+	eventually(t, 10*time.Second, func() error {
+		c = f.collaborator("bob")
+		if diff := cmp.Diff(want, c.Status.AppHarbor); diff != "" {
+			return fmt.Errorf("status.appHarbor differs from the simulator's record (-want +got):\n%s", diff)
+		}
+		return nil
+	})
 	if got := c.Annotations[collabv1alpha1.ExternalIDAnnotation]; got != held.ID {
 		t.Errorf("external-id annotation = %q, want %q", got, held.ID)
 	}

@@ -17,7 +17,7 @@ import (
 
 // pollInterval paces the polls for a condition; nothing here sleeps to let
 // things settle.
-const pollInterval = 500 * time.Millisecond
+const pollInterval = 200 * time.Millisecond
 
 // poll calls check until it reports no problem or timeout passes, and
 // returns how long that took or the last problems. Each check gets the

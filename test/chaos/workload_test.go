@@ -27,14 +27,14 @@ const ns = "chaos"
 // provider from the start and no Collaborator names them: they must still
 // be there at the end, exactly as they were.
 const (
-	qcOwnerUID   = 5001
-	qcOwner      = "chaos-owner"
-	qcToken      = "chaos-qc-token" //nolint:gosec // G101: a made-up token the simulator is seeded with
-	qcOutsider   = "qc-outsider"
-	ahToken      = "chaos-ah-token"
-	ahOutsider   = "ah-outsider@example.com"
-	wtiToken     = "chaos-wti-token"
-	wtiOutsider  = "wti-outsider@example.com"
+	qcOwnerUID  = 5001
+	qcOwner     = "chaos-owner"
+	qcToken     = "chaos-qc-token" //nolint:gosec // G101: a made-up token the simulator is seeded with
+	qcOutsider  = "qc-outsider"
+	ahToken     = "chaos-ah-token"
+	ahOutsider  = "ah-outsider@example.com"
+	wtiToken    = "chaos-wti-token"
+	wtiOutsider = "wti-outsider@example.com"
 	// usersPerTarget is how many people each project, application and
 	// (twice over) the organization has slots for.
 	usersPerTarget = 8

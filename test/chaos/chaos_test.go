@@ -86,9 +86,14 @@ func TestChaos(t *testing.T) {
 	chaosTime := time.Since(chaosStart)
 	r.faultsOff()
 
-	converged := r.converge(ctx, t, w, convergeDeadline)
+	converged, problems := r.converge(ctx, w, convergeDeadline)
+	// The figures come first: a failed run needs them most.
+	figures(t, seed, r, w, chaosTime, converged, len(problems) == 0)
+	if len(problems) > 0 {
+		t.Fatalf("not converged %s after the faults stopped (seed and figures above); %d problems:\n%s",
+			convergeDeadline, len(problems), strings.Join(problems, "\n"))
+	}
 	r.checkChecker(t, w)
-	figures(t, seed, r, w, chaosTime, converged)
 }
 
 // settings reads CHAOS_SEED and CHAOS_DURATION.
@@ -137,7 +142,7 @@ func say(t *testing.T, format string, args ...any) {
 }
 
 // figures prints what the run did.
-func figures(t *testing.T, seed uint64, r *rig, w *workload, chaosTime, converged time.Duration) {
+func figures(t *testing.T, seed uint64, r *rig, w *workload, chaosTime, converged time.Duration, ok bool) {
 	t.Helper()
 	faults, byProvider := r.faultCounts()
 	total := 0
@@ -154,10 +159,14 @@ func figures(t *testing.T, seed uint64, r *rig, w *workload, chaosTime, converge
 		r.requests(), total, render(faults), render(byProvider))
 	say(t, "  manager: %d kills (SIGKILL), %d starts, start to ready %s",
 		r.sup.kills, r.sup.starts(), r.sup.readyTimes())
-	say(t, "  converged %s after the faults stopped: %d Collaborators Ready, %d slots deleted and gone",
-		converged.Round(100*time.Millisecond), w.liveCount(), w.goneCount())
-	fmt.Printf("chaos: seed=%d ops=%d faults=%d kills=%d converge=%s\n",
-		seed, w.total(), total, r.sup.kills, converged.Round(100*time.Millisecond))
+	outcome := "converged"
+	if !ok {
+		outcome = "NOT converged"
+	}
+	say(t, "  %s %s after the faults stopped: want %d Collaborators Ready, %d slots deleted and gone",
+		outcome, converged.Round(100*time.Millisecond), w.liveCount(), w.goneCount())
+	fmt.Printf("chaos: seed=%d ops=%d faults=%d kills=%d %s=%s\n",
+		seed, w.total(), total, r.sup.kills, strings.ReplaceAll(outcome, " ", "-"), converged.Round(100*time.Millisecond))
 }
 
 // render prints counts sorted by name, for stable output.

@@ -27,15 +27,17 @@ const ns = "chaos"
 // provider from the start and no Collaborator names them: they must still
 // be there at the end, exactly as they were.
 const (
-	qcOwnerUID   = 5001
-	qcOwner      = "chaos-owner"
-	qcToken      = "chaos-qc-token" //nolint:gosec // G101: a made-up token the simulator is seeded with
-	qcOutsider   = "qc-outsider"
-	ahToken      = "chaos-ah-token"
-	ahOutsider   = "ah-outsider@example.com"
-	wtiToken     = "chaos-wti-token"
-	wtiOutsider  = "wti-outsider@example.com"
-	usersPerSlot = 8
+	qcOwnerUID  = 5001
+	qcOwner     = "chaos-owner"
+	qcToken     = "chaos-qc-token" //nolint:gosec // G101: a made-up token the simulator is seeded with
+	qcOutsider  = "qc-outsider"
+	ahToken     = "chaos-ah-token"
+	ahOutsider  = "ah-outsider@example.com"
+	wtiToken    = "chaos-wti-token"
+	wtiOutsider = "wti-outsider@example.com"
+	// usersPerTarget is how many people each project, application and
+	// (twice over) the organization has slots for.
+	usersPerTarget = 8
 )
 
 var (
@@ -79,25 +81,26 @@ type workload struct {
 	// saw them, so they may stay (a finalizer-based operator cannot act on
 	// an object deleted before it added the finalizer).
 	wtiGone, wtiMaybe map[string]bool
-	gone              map[string]bool
+	// gone are the slots whose last object the test deleted.
+	gone map[string]bool
 }
 
 func newWorkload(r *rig, rng *rand.Rand) *workload {
 	w := &workload{r: r, rng: rng, ops: map[string]int{},
 		wtiGone: map[string]bool{}, wtiMaybe: map[string]bool{}, gone: map[string]bool{}}
 	for _, p := range qcProjects {
-		for i := range usersPerSlot {
+		for i := range usersPerTarget {
 			u := fmt.Sprintf("qc-user-%02d", i)
 			w.slots = append(w.slots, &slot{name: fmt.Sprintf("qc-%d-%s", p, u), provider: pQC, project: p, user: u})
 		}
 	}
 	for _, a := range ahApps {
-		for i := range usersPerSlot {
+		for i := range usersPerTarget {
 			w.slots = append(w.slots, &slot{name: fmt.Sprintf("ah-%s-u%02d", a[len(a)-1:], i), provider: pAH,
 				app: a, email: fmt.Sprintf("ah-user-%02d@example.com", i)})
 		}
 	}
-	for i := range 2 * usersPerSlot {
+	for i := range 2 * usersPerTarget {
 		w.slots = append(w.slots, &slot{name: fmt.Sprintf("wti-u%02d", i), provider: pWTI,
 			email: fmt.Sprintf("wti-user-%02d@example.com", i)})
 	}
@@ -112,7 +115,7 @@ func (w *workload) setup(ctx context.Context, t *testing.T) {
 		{UID: qcOwnerUID, PublicID: qcOwner, Name: "Owner", Email: "owner@example.com", APIToken: qcToken},
 		{UID: 6000, PublicID: qcOutsider, Name: "Outsider", Email: "qc-outsider@example.com"},
 	}}
-	for i := range usersPerSlot {
+	for i := range usersPerTarget {
 		qc.Users = append(qc.Users, qcsim.User{UID: int64(6001 + i), PublicID: fmt.Sprintf("qc-user-%02d", i)})
 	}
 	for _, p := range qcProjects {
@@ -121,7 +124,7 @@ func (w *workload) setup(ctx context.Context, t *testing.T) {
 	}
 	ah := ahsim.Seed{Users: []ahsim.User{{Name: "outsider", Email: ahOutsider}},
 		Tokens: []ahsim.Token{{Token: ahToken, Applications: ahApps}}}
-	for i := range usersPerSlot {
+	for i := range usersPerTarget {
 		ah.Users = append(ah.Users, ahsim.User{Name: fmt.Sprintf("ah-user-%02d", i),
 			Email: fmt.Sprintf("ah-user-%02d@example.com", i)})
 	}

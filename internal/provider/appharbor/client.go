@@ -98,11 +98,7 @@ func (c *Client) Observe(ctx context.Context, col *collabv1alpha1.Collaborator) 
 		return provider.Observation{}, nil
 	}
 	var found *Collaborator
-	get := c.cache.Get
-	if provider.FreshRead(ctx) {
-		get = c.cache.Refresh
-	}
-	list, at, listErr := get(ctx, c.key(s.Application), c.maxAge, c.fetch(s.Application))
+	list, at, listErr := c.cache.Read(ctx, c.key(s.Application), c.maxAge, provider.FreshRead(ctx), c.fetch(s.Application))
 	switch provider.ClassOf(listErr) {
 	case provider.ClassUnauthorized, provider.ClassUnavailable, provider.ClassRateLimited:
 		return provider.Observation{}, fmt.Errorf("observing AppHarbor collaborator %s of %s: %w", id, s.Application, listErr)

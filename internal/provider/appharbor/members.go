@@ -16,11 +16,7 @@ var _ provider.Lister = (*Client)(nil)
 // member is flagged Owner or Self: an AccessPolicy names the token's own
 // account in exempt.
 func (c *Client) ListMembers(ctx context.Context, t provider.Target) ([]provider.Member, time.Time, error) {
-	get := c.cache.Get
-	if provider.FreshRead(ctx) {
-		get = c.cache.Refresh
-	}
-	list, at, err := get(ctx, c.key(t.Application), c.maxAge, c.fetch(t.Application))
+	list, at, err := c.cache.Read(ctx, c.key(t.Application), c.maxAge, provider.FreshRead(ctx), c.fetch(t.Application))
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("listing AppHarbor application %s: %w", t.Application, err)
 	}

@@ -110,11 +110,7 @@ func (c *Client) Observe(ctx context.Context, col *collabv1alpha1.Collaborator) 
 	if err != nil {
 		return provider.Observation{}, err
 	}
-	get := c.cache.Get
-	if provider.FreshRead(ctx) {
-		get = c.cache.Refresh
-	}
-	list, at, err := get(ctx, c.key(s.ProjectID), c.maxAge, c.fetch(s.ProjectID))
+	list, at, err := c.cache.Read(ctx, c.key(s.ProjectID), c.maxAge, provider.FreshRead(ctx), c.fetch(s.ProjectID))
 	if err != nil {
 		return provider.Observation{}, fmt.Errorf("observing QuantConnect collaborator %s on project %d: %w", s.UserID, s.ProjectID, err)
 	}

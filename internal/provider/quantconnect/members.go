@@ -16,11 +16,7 @@ var _ provider.Lister = (*Client)(nil)
 // (the one Observe reads), the owner included. The member whose uid or
 // publicId is the API user id of the credentials is flagged Self.
 func (c *Client) ListMembers(ctx context.Context, t provider.Target) ([]provider.Member, time.Time, error) {
-	get := c.cache.Get
-	if provider.FreshRead(ctx) {
-		get = c.cache.Refresh
-	}
-	list, at, err := get(ctx, c.key(t.ProjectID), c.maxAge, c.fetch(t.ProjectID))
+	list, at, err := c.cache.Read(ctx, c.key(t.ProjectID), c.maxAge, provider.FreshRead(ctx), c.fetch(t.ProjectID))
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("listing QuantConnect project %d: %w", t.ProjectID, err)
 	}

@@ -125,6 +125,15 @@ func (c *Cache[V]) Refresh(ctx context.Context, key string, maxAge time.Duration
 	return c.Get(ctx, key, maxAge, fetch)
 }
 
+// Read is Get, or Refresh when fresh is set: the one call every shared
+// read makes, fresh when a person asked for a read past the snapshot.
+func (c *Cache[V]) Read(ctx context.Context, key string, maxAge time.Duration, fresh bool, fetch func(context.Context) (V, error)) (V, time.Time, error) {
+	if fresh {
+		return c.Refresh(ctx, key, maxAge, fetch)
+	}
+	return c.Get(ctx, key, maxAge, fetch)
+}
+
 // Write runs one write for key at a time. Writes of one project or
 // application are serialized so that their answers, each the list as the
 // provider had it after that write, are stored in the order the provider

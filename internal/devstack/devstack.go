@@ -447,3 +447,21 @@ func FreeLoopbackAddr() (string, error) {
 	}
 	return addr, nil
 }
+
+// Up provisions the envtest binaries, makes a Stack and starts its control
+// plane with the project's CRDs installed: what every test that drives the
+// built binaries needs first. On failure it stops what it started.
+func Up(ctx context.Context, root string, progress io.Writer) (*Stack, error) {
+	assets, err := AssetsDir(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(root, progress)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.StartControlPlane(ControlPlaneOptions{AssetsDir: assets, CRDs: true}); err != nil {
+		return nil, errors.Join(err, s.Stop())
+	}
+	return s, nil
+}

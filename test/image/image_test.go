@@ -54,11 +54,7 @@ func TestImage(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the simulator: %v\n%s", err, out)
 	}
-	assets, err := devstack.AssetsDir(ctx, root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stack, err := devstack.New(root, testWriter{t})
+	stack, err := devstack.Up(ctx, root, testWriter{t})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,9 +63,6 @@ func TestImage(t *testing.T) {
 			t.Errorf("stopping the stack: %v", err)
 		}
 	})
-	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{AssetsDir: assets, CRDs: true}); err != nil {
-		t.Fatal(err)
-	}
 	sim, err := devstack.StartSimulators(ctx, stack, devstack.SimulatorOptions{
 		Binary: simulator, Seed: filepath.Join(root, "hack", "simulator-seed.json"), FreePorts: true,
 	})

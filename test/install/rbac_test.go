@@ -53,11 +53,7 @@ func TestRBACIsEnough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assets, err := devstack.AssetsDir(ctx, root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stack, err := devstack.New(root, testLog{t})
+	stack, err := devstack.Up(ctx, root, testLog{t})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,9 +62,6 @@ func TestRBACIsEnough(t *testing.T) {
 			t.Errorf("stopping the stack: %v", err)
 		}
 	})
-	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{AssetsDir: assets, CRDs: true}); err != nil {
-		t.Fatal(err)
-	}
 	res, err := stack.Kubectl(ctx, nil, "kustomize", "config/demo")
 	if err != nil {
 		t.Fatal(err)

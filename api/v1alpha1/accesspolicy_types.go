@@ -98,6 +98,7 @@ type UnmanagedMember struct {
 type AccessPolicyStatus struct {
 	// observedGeneration is the metadata.generation this status describes.
 	// +optional
+	// +kubebuilder:default=0
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// conditions: Ready, Synced, Reconciling and Stalled, as for a
@@ -169,6 +170,11 @@ type AccessPolicy struct {
 	Spec AccessPolicySpec `json:"spec"`
 
 	// status is what the operator last found.
+	// It is never absent: the API server fills in observedGeneration 0,
+	// which no generation equals, so kstatus (Flux) and the Argo CD health
+	// check read a new object as in progress from the moment it is
+	// created, before the operator has written anything.
+	// +kubebuilder:default={}
 	// +optional
 	Status AccessPolicyStatus `json:"status,omitempty"`
 }

@@ -205,6 +205,7 @@ type CollaboratorStatus struct {
 	// observedGeneration is the metadata.generation this status describes;
 	// written on every status write, failures included.
 	// +optional
+	// +kubebuilder:default=0
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// conditions: Ready (the provider was last seen holding what this
@@ -286,6 +287,11 @@ type Collaborator struct {
 	Spec CollaboratorSpec `json:"spec"`
 
 	// status is what the operator last observed.
+	// It is never absent: the API server fills in observedGeneration 0,
+	// which no generation equals, so kstatus (Flux) and the Argo CD health
+	// check read a new object as in progress from the moment it is
+	// created, before the operator has written anything.
+	// +kubebuilder:default={}
 	// +optional
 	Status CollaboratorStatus `json:"status,omitempty"`
 }

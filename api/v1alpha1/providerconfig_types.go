@@ -120,6 +120,7 @@ type ProviderConfigSpec struct {
 type ProviderConfigStatus struct {
 	// observedGeneration is the metadata.generation this status describes.
 	// +optional
+	// +kubebuilder:default=0
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// provider is the name of the configured provider (QuantConnect,
@@ -157,6 +158,11 @@ type ProviderConfig struct {
 	Spec ProviderConfigSpec `json:"spec"`
 
 	// status is what the operator last observed.
+	// It is never absent: the API server fills in observedGeneration 0,
+	// which no generation equals, so kstatus (Flux) and the Argo CD health
+	// check read a new object as in progress from the moment it is
+	// created, before the operator has written anything.
+	// +kubebuilder:default={}
 	// +optional
 	Status ProviderConfigStatus `json:"status,omitempty"`
 }

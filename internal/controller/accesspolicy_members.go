@@ -68,8 +68,9 @@ func covers(p *collabv1alpha1.AccessPolicy, c *collabv1alpha1.Collaborator) bool
 // come from the manager's cache through the providerConfigRef index.
 func declaredMembers(ctx context.Context, cl client.Reader, p *collabv1alpha1.AccessPolicy) (declared, error) {
 	list := &collabv1alpha1.CollaboratorList{}
+	// Read only: the cache's objects need no copy.
 	if err := cl.List(ctx, list, client.InNamespace(p.Namespace),
-		client.MatchingFields{indexProviderConfigRef: p.Spec.ProviderConfigRef.Name}); err != nil {
+		client.MatchingFields{indexProviderConfigRef: p.Spec.ProviderConfigRef.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return declared{}, fmt.Errorf("listing Collaborators of ProviderConfig %s/%s: %w", p.Namespace, p.Spec.ProviderConfigRef.Name, err)
 	}
 	d := declared{ids: map[string]bool{}}

@@ -59,6 +59,10 @@ type CollaboratorReconciler struct {
 	Recorder events.EventRecorder
 	// MaxConcurrentReconciles bounds parallel reconciles (default 1).
 	MaxConcurrentReconciles int
+	// SlowFirstPass is how long a new object's first provider calls may
+	// take before its status says "Creating" (DefaultSlowFirstPass when
+	// zero).
+	SlowFirstPass time.Duration
 
 	// retry is built by SetupWithManager from Options.
 	retry *retryPolicy
@@ -103,7 +107,7 @@ func (r *CollaboratorReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if !c.DeletionTimestamp.IsZero() {
 		res, err = r.reconcileDelete(ctx, c, st)
 	} else {
-		res, err = r.reconcileNormal(ctx, c, st)
+		res, err = r.reconcileNormal(ctx, c)
 	}
 	if fresh && err == nil {
 		c.Status.LastHandledReconcileAt = requested
@@ -111,18 +115,8 @@ func (r *CollaboratorReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	return res, err
 }
 
-func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Collaborator, st *statusWriter[*collabv1alpha1.Collaborator]) (ctrl.Result, error) {
+func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Collaborator) (ctrl.Result, error) {
 	gen := c.Generation
-
-	// An object without status must never read as healthy, so the first
-	// pass says "in progress" before anything that can take time.
-	if meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionReady) == nil {
-		markProgress(&c.Status.Conditions, gen, metav1.ConditionUnknown, collabv1alpha1.ReasonCreating,
-			"Creating the collaborator at the provider")
-		if err := st.write(ctx, c); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
 	// The finalizer goes on before the first provider write, so nothing is
 	// ever created that a delete could skip.
 	if !controllerutil.ContainsFinalizer(c, collabv1alpha1.Finalizer) {
@@ -155,6 +149,10 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		return r.reconcileExpired(ctx, c, conn)
 	}
 	pcl := conn.client
+	// A new object reads as in progress from its creation (the API server
+	// defaults status.observedGeneration to 0); if its first provider
+	// calls are slow, "Creating" also shows what it waits for.
+	defer r.reportSlowFirstPass(ctx, c)()
 
 	obs, err := pcl.Observe(ctx, c)
 	if errors.Is(err, provider.ErrUnsupported) {

@@ -81,8 +81,24 @@ func throughProviderConfigs(cl client.Reader, ofProviderConfig func(context.Cont
 // collaboratorsUsing lists the Collaborators that reference a ProviderConfig.
 // Callers that decide on finalizers must treat an error as "in use".
 func collaboratorsUsing(ctx context.Context, cl client.Reader, namespace, name string) ([]reconcile.Request, error) {
+	return listUsing(ctx, cl, namespace, name)
+}
+
+// inUseByCollaborators reports whether any Collaborator references a
+// ProviderConfig. It stops at the first one: this runs on every
+// Collaborator create and delete, and listing thousands of objects each
+// time would cost the manager a copy of all of them. Callers must treat an
+// error as "in use".
+func inUseByCollaborators(ctx context.Context, cl client.Reader, namespace, name string) (bool, error) {
+	users, err := listUsing(ctx, cl, namespace, name, client.Limit(1))
+	return len(users) > 0, err
+}
+
+func listUsing(ctx context.Context, cl client.Reader, namespace, name string, opts ...client.ListOption) ([]reconcile.Request, error) {
 	list := &collabv1alpha1.CollaboratorList{}
-	if err := cl.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{indexProviderConfigRef: name}); err != nil {
+	// Only names are read, so the cache's objects need not be copied.
+	opts = append(opts, client.InNamespace(namespace), client.MatchingFields{indexProviderConfigRef: name}, client.UnsafeDisableDeepCopy)
+	if err := cl.List(ctx, list, opts...); err != nil {
 		return nil, fmt.Errorf("listing Collaborators of ProviderConfig %s/%s: %w", namespace, name, err)
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))

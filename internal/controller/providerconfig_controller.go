@@ -83,20 +83,26 @@ func (r *ProviderConfigReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		}
 	}
 
-	users, err := collaboratorsUsing(ctx, r.Client, pc.Namespace, pc.Name)
+	// Only a ProviderConfig being deleted names its users; otherwise
+	// whether it has any is enough.
+	var users []reconcile.Request
+	used, err := inUseByCollaborators(ctx, r.Client, pc.Namespace, pc.Name)
+	if err == nil && used && !pc.DeletionTimestamp.IsZero() {
+		users, err = collaboratorsUsing(ctx, r.Client, pc.Namespace, pc.Name)
+	}
 	if err != nil {
 		// Never read a failed List as "unused": that would drop the
 		// finalizer that keeps pending deletes able to log in.
 		return ctrl.Result{}, err
 	}
-	if err := r.syncFinalizer(ctx, pc, len(users) > 0); err != nil {
+	if err := r.syncFinalizer(ctx, pc, used); err != nil {
 		if apierrors.IsConflict(err) {
 			return ctrl.Result{RequeueAfter: conflictRetry}, nil
 		}
 		return ctrl.Result{}, err
 	}
 	if !pc.DeletionTimestamp.IsZero() {
-		if len(users) > 0 {
+		if used {
 			msg := fmt.Sprintf("Deletion waits until no Collaborator uses this ProviderConfig; still used by %s", names(users))
 			setCondition(&pc.Status.Conditions, gen, collabv1alpha1.ConditionReconciling, metav1.ConditionTrue, collabv1alpha1.ReasonInUse, msg)
 		} else {

@@ -81,12 +81,9 @@ func (r *SecretReconciler) inUse(ctx context.Context, namespace, name string) (b
 		return false, fmt.Errorf("listing ProviderConfigs of Secret %s/%s: %w", namespace, name, err)
 	}
 	for i := range pcs.Items {
-		users, err := collaboratorsUsing(ctx, r.Client, namespace, pcs.Items[i].Name)
-		if err != nil {
-			return false, err
-		}
-		if len(users) > 0 {
-			return true, nil
+		used, err := inUseByCollaborators(ctx, r.Client, namespace, pcs.Items[i].Name)
+		if err != nil || used {
+			return true, err
 		}
 	}
 	return false, nil

@@ -93,8 +93,11 @@ func (c *StatusCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 
+	// The objects are only read, so the cache's own are listed, not
+	// copies: a copy per scrape would hold memory as large as the cache
+	// for the scrape's duration.
 	collabs := &collabv1alpha1.CollaboratorList{}
-	if err := c.Reader.List(ctx, collabs); err != nil {
+	if err := c.Reader.List(ctx, collabs, client.UnsafeDisableDeepCopy); err != nil {
 		c.Log.Error(err, "Listing Collaborators for "+StatusConditionName+" failed")
 	}
 	for i := range collabs.Items {
@@ -107,7 +110,7 @@ func (c *StatusCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	pcs := &collabv1alpha1.ProviderConfigList{}
-	if err := c.Reader.List(ctx, pcs); err != nil {
+	if err := c.Reader.List(ctx, pcs, client.UnsafeDisableDeepCopy); err != nil {
 		c.Log.Error(err, "Listing ProviderConfigs for "+StatusConditionName+" failed")
 	}
 	for i := range pcs.Items {
@@ -117,7 +120,7 @@ func (c *StatusCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	policies := &collabv1alpha1.AccessPolicyList{}
-	if err := c.Reader.List(ctx, policies); err != nil {
+	if err := c.Reader.List(ctx, policies, client.UnsafeDisableDeepCopy); err != nil {
 		c.Log.Error(err, "Listing AccessPolicies for "+StatusConditionName+" failed")
 	}
 	for i := range policies.Items {

@@ -103,6 +103,7 @@ type options struct {
 	enableLeaderElection bool
 	leaderElectionNS     string
 	probeAddr            string
+	pprofAddr            string
 	secureMetrics        bool
 	enableHTTP2          bool
 	// watchNamespaces is --watch-namespaces as given: a comma-separated
@@ -126,6 +127,8 @@ func bindFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "The address Go's pprof endpoints (/debug/pprof/) bind to, "+
+		"e.g. 127.0.0.1:6060 to profile memory or CPU; 0 disables them. They expose the process's memory: never bind them beyond localhost.")
 	fs.BoolVar(&o.enableLeaderElection, "leader-elect", false,
 		"Enable leader election for controller manager. "+
 			"Enabling this will ensure there is only one active controller manager.")
@@ -267,6 +270,7 @@ func run(o *options) error {
 		Scheme:                 scheme,
 		Metrics:                metricsServerOptions,
 		HealthProbeBindAddress: o.probeAddr,
+		PprofBindAddress:       o.pprofAddr,
 		Cache:                  cacheOptions(o),
 		// Secrets are read straight from the API server: caching them
 		// would hold every Secret of the cluster in the manager's memory.

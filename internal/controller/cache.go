@@ -1,6 +1,7 @@
 package controller
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 )
@@ -13,14 +14,31 @@ import (
 //     only: kubectl.kubernetes.io/last-applied-configuration holds a
 //     Secret's data in clear, and the manager must never hold Secret data
 //     it does not use. Labels and finalizers stay (the in-use finalizer is
-//     read from this cache).
+//     read from this cache);
+//   - kubectl.kubernetes.io/last-applied-configuration of every object:
+//     `kubectl apply` and Argo CD's client-side apply store a copy of the
+//     whole manifest there, which would double each Collaborator's share of
+//     the cache. The reconcilers' metadata writes are merge patches computed
+//     against the cached object, so they never remove it at the API server.
 func StripCachedObject() toolscache.TransformFunc {
 	return func(in any) (any, error) {
 		if m, ok := in.(*metav1.PartialObjectMetadata); ok && isSecretMeta(m) {
 			m.SetAnnotations(nil)
 		}
-		if o, ok := in.(metav1.Object); ok && o.GetManagedFields() != nil {
+		o, ok := in.(metav1.Object)
+		if !ok {
+			return in, nil
+		}
+		if o.GetManagedFields() != nil {
 			o.SetManagedFields(nil)
+		}
+		if a := o.GetAnnotations(); a != nil {
+			if _, found := a[corev1.LastAppliedConfigAnnotation]; found {
+				delete(a, corev1.LastAppliedConfigAnnotation)
+				if len(a) == 0 {
+					o.SetAnnotations(nil)
+				}
+			}
 		}
 		return in, nil
 	}

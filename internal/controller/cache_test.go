@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 )
 
 // The manager's cache holds Secrets by metadata only, and without their
@@ -62,5 +64,33 @@ func TestCacheHoldsNoSecretData(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"collab.dev/in-use"}, cached.Finalizers); diff != "" {
 		t.Errorf("finalizers (-want +got):\n%s", diff)
+	}
+}
+
+// The cache drops kubectl's last-applied-configuration from Collaborators
+// (a copy of the whole manifest per object), yet the reconcilers' own
+// metadata writes (finalizer, external id) leave it in place at the API
+// server: kubectl apply and Argo CD still diff against it.
+func TestLastAppliedIsNotCachedButKept(t *testing.T) {
+	f := newFixture(t)
+	f.quantConnectConfig(time.Minute)
+	startManager(t, f.ns, f.reg, managerOptions{})
+	c := qcCollaborator("mia", "qc", "mia-ai", false, false)
+	lastApplied := `{"apiVersion":"collab.dev/v1alpha1","kind":"Collaborator","metadata":{"name":"mia"}}`
+	c.Annotations = map[string]string{corev1.LastAppliedConfigAnnotation: lastApplied}
+	f.create(c)
+	c = f.waitReady("mia")
+	if c.Annotations[collabv1alpha1.ExternalIDAnnotation] == "" || len(c.Finalizers) == 0 {
+		t.Fatalf("the manager's metadata writes are missing: annotations %v, finalizers %v", c.Annotations, c.Finalizers)
+	}
+	if got := c.Annotations[corev1.LastAppliedConfigAnnotation]; got != lastApplied {
+		t.Errorf("last-applied-configuration at the API server = %q, want it kept", got)
+	}
+
+	got, err := StripCachedObject()(c.DeepCopy())
+	must(t, err)
+	want := map[string]string{collabv1alpha1.ExternalIDAnnotation: c.Annotations[collabv1alpha1.ExternalIDAnnotation]}
+	if diff := cmp.Diff(want, got.(*collabv1alpha1.Collaborator).Annotations); diff != "" {
+		t.Errorf("cached annotations (-want +got):\n%s", diff)
 	}
 }

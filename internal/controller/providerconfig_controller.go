@@ -226,10 +226,12 @@ func (r *ProviderConfigReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.conns = r.newConnector()
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&collabv1alpha1.ProviderConfig{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		// A Collaborator that appears, goes or moves to another
-		// ProviderConfig changes whether its old and new ones are in use.
+		// A Collaborator that appears or goes can change whether its
+		// ProviderConfig is in use.
 		Watches(&collabv1alpha1.Collaborator{}, eachVersion(enqueueProviderConfigOf),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(usageChanged(func(ctx context.Context, c *collabv1alpha1.Collaborator) (client.Object, error) {
+				return providerConfigOf(r.Client)(ctx, c)
+			}))).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(throughProviderConfigs(r.Client,
 			func(_ context.Context, pc client.Object) []reconcile.Request {
 				return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(pc)}}

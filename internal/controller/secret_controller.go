@@ -111,9 +111,7 @@ func (r *SecretReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// A Collaborator that appears or goes changes whether its
 		// ProviderConfig's Secret is in use.
 		Watches(&collabv1alpha1.Collaborator{}, handler.EnqueueRequestsFromMapFunc(r.secretOfCollaborator),
-			builder.WithPredicates(predicate.Funcs{
-				UpdateFunc: func(event.UpdateEvent) bool { return false },
-			})).
+			builder.WithPredicates(usageChanged(r.secretMetadataOf))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
 		Named("secret").
 		Complete(r)
@@ -127,6 +125,25 @@ func enqueueSecretOf(o client.Object, q workqueue.TypedRateLimitingInterface[rec
 	if ep, ok := pc.Spec.Endpoint(); ok && ep.SecretName != "" {
 		q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Namespace: pc.Namespace, Name: ep.SecretName}})
 	}
+}
+
+// secretMetadataOf reads the metadata of a Collaborator's credentials
+// Secret from the cache.
+func (r *SecretReconciler) secretMetadataOf(ctx context.Context, c *collabv1alpha1.Collaborator) (client.Object, error) {
+	pc, err := providerConfigOf(r.Client)(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	ep, ok := pc.Spec.Endpoint()
+	if !ok || ep.SecretName == "" {
+		return nil, fmt.Errorf("ProviderConfig %s/%s names no Secret", pc.Namespace, pc.Name)
+	}
+	secret := secretMeta()
+	reader := r.SecretMetadata
+	if reader == nil {
+		reader = r.Client
+	}
+	return secret, reader.Get(ctx, client.ObjectKey{Namespace: pc.Namespace, Name: ep.SecretName}, secret)
 }
 
 func (r *SecretReconciler) secretOfCollaborator(ctx context.Context, o client.Object) []reconcile.Request {

@@ -138,6 +138,10 @@ type checkpoint struct {
 	serverWrites map[string]float64
 	// simulated are the simulators' request counts, by simulator.
 	simulated map[string]int
+	// cpu is the CPU time spent so far by this process and every process
+	// it started (API server, etcd, simulators, manager), by command
+	// name, in seconds: on a small machine they compete for the cores.
+	cpu map[string]float64
 }
 
 // probes reads checkpoints.
@@ -188,7 +192,67 @@ func (p probes) take(ctx context.Context) (checkpoint, error) {
 	if c.simulated, err = simulatorRequests(p.simulatorLog); err != nil {
 		return c, err
 	}
+	if c.cpu, err = processTreeCPU(os.Getpid()); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// clockTicks is the unit of /proc/PID/stat's times (USER_HZ), 100 on
+// every Linux architecture Go supports.
+const clockTicks = 100
+
+// processTreeCPU reads the user and system CPU time of root and of all
+// its descendants from /proc, summed by command name, in seconds.
+func processTreeCPU(root int) (map[string]float64, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("listing processes: %w", err)
+	}
+	type proc struct {
+		ppid int
+		name string
+		cpu  float64
+	}
+	procs := map[int]proc{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // exited meanwhile
+		}
+		// "pid (comm) state ppid ... utime stime ...": comm may hold
+		// spaces, so fields are counted from its closing parenthesis.
+		line := string(data)
+		open, closing := strings.IndexByte(line, '('), strings.LastIndexByte(line, ')')
+		if open < 0 || closing < open {
+			continue
+		}
+		f := strings.Fields(line[closing+1:])
+		if len(f) < 13 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		utime, _ := strconv.ParseFloat(f[11], 64)
+		stime, _ := strconv.ParseFloat(f[12], 64)
+		procs[pid] = proc{ppid: ppid, name: line[open+1 : closing], cpu: (utime + stime) / clockTicks}
+	}
+	out := map[string]float64{}
+	for pid, p := range procs {
+		for a := pid; a > 1; a = procs[a].ppid {
+			if a == root {
+				out[p.name] += p.cpu
+				break
+			}
+			if _, ok := procs[a]; !ok {
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // simulatorRequests counts the request lines the simulator binary logs
@@ -241,6 +305,7 @@ type delta struct {
 	writes        float64
 	serverWrites  map[string]float64
 	simulated     int
+	cpu           map[string]float64
 }
 
 func between(a, b checkpoint) delta {
@@ -259,6 +324,12 @@ func between(a, b checkpoint) delta {
 	}
 	for k, v := range b.simulated {
 		d.simulated += v - a.simulated[k]
+	}
+	d.cpu = map[string]float64{}
+	for k, v := range b.cpu {
+		if n := v - a.cpu[k]; n > 0 {
+			d.cpu[k] = n
+		}
 	}
 	return d
 }

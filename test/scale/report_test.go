@@ -1,8 +1,12 @@
 package scale
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"text/tabwriter"
@@ -134,6 +138,8 @@ func (r *result) print(out io.Writer) {
 		}
 		detail("cold start: the manager's writes as the API server counted them: %s", render(server))
 		detail("cold start: Events by reason: %s", render(r.events))
+		detail("cold start: CPU seconds by process over %.0f s (%d cores): %s",
+			r.cold.d.Seconds(), runtime.NumCPU(), renderSeconds(r.cold.cpu))
 	}
 	for i, w := range r.windows {
 		name := fmt.Sprintf("steady interval %d", i+1)
@@ -189,4 +195,14 @@ func (r *result) reportMetrics(b *testing.B) {
 	if r.peakKiB > 0 {
 		b.ReportMetric(float64(max(r.coldPeakKiB, r.peakKiB))/1024, "peak-RSS-MiB")
 	}
+}
+
+// renderSeconds lists durations in seconds as "k=v, k=v", largest first.
+func renderSeconds(m map[string]float64) string {
+	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int { return cmp.Compare(m[b], m[a]) })
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%.1f", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -44,6 +44,7 @@ type config struct {
 	concurrency  int           // SCALE_CONCURRENCY: the manager's --max-concurrent-reconciles; default 4
 	rate, burst  int           // SCALE_RATE, SCALE_BURST: spec.rateLimit of each ProviderConfig; default 100, 2×rate
 	intervals    int           // SCALE_STEADY_INTERVALS: judged steady-state intervals; default 3
+	profileDir   string        // SCALE_PROFILE_DIR: where to save the manager's pprof profiles; default none
 }
 
 func configFromEnv() (config, error) {
@@ -83,6 +84,7 @@ func configFromEnv() (config, error) {
 	c.burst = 2 * c.rate
 	num("SCALE_BURST", &c.burst)
 	num("SCALE_STEADY_INTERVALS", &c.intervals)
+	c.profileDir = os.Getenv("SCALE_PROFILE_DIR")
 	return c, errors.Join(errs...)
 }
 
@@ -164,10 +166,18 @@ func runOnce(ctx context.Context, cfg config, root, assets string, bins devstack
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := stack.StartManager(ctx, devstack.ManagerOptions{Binary: bins.Manager, ExtraArgs: []string{
+	args := []string{
 		"--metrics-bind-address=" + metricsAddr, "--metrics-secure=false",
 		"--max-concurrent-reconciles=" + strconv.Itoa(cfg.concurrency),
-	}})
+	}
+	prof, err := newProfiler(cfg.profileDir, n, stack.Config)
+	if err != nil {
+		return nil, err
+	}
+	if prof != nil {
+		args = append(args, "--pprof-bind-address="+prof.addr)
+	}
+	mgr, err := stack.StartManager(ctx, devstack.ManagerOptions{Binary: bins.Manager, ExtraArgs: args})
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +194,7 @@ func runOnce(ctx context.Context, cfg config, root, assets string, bins devstack
 	}
 
 	start := time.Now()
+	prof.cpu(ctx, "cold-start-cpu", time.Minute)
 	half := n / 2
 	if err := createAll(ctx, cl, pop.objs[:half], 8); err != nil {
 		return nil, err
@@ -213,6 +224,7 @@ func runOnce(ctx context.Context, cfg config, root, assets string, bins devstack
 		return res, err
 	}
 	res.cold = between(c0, c1)
+	prof.heap(ctx, "cold-start-heap")
 	if res.coldPeakKiB, _, err = memory(mgr.PID()); err != nil {
 		return res, err
 	}
@@ -236,6 +248,7 @@ func runOnce(ctx context.Context, cfg config, root, assets string, bins devstack
 		res.windows = append(res.windows, between(prev, c))
 		prev = c
 	}
+	prof.heap(ctx, "steady-heap")
 	if res.peakKiB, res.rssKiB, err = memory(mgr.PID()); err != nil {
 		return res, err
 	}

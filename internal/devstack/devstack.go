@@ -171,6 +171,10 @@ type ControlPlaneOptions struct {
 	// CRDs, when true, installs config/crd/bases before returning, so the
 	// collab.dev kinds are served at once.
 	CRDs bool
+	// AdmissionPolicy, when true (with CRDs), also installs
+	// config/admission's finalizer policy, as dist/install.yaml and the
+	// Helm chart do, and waits until it applies.
+	AdmissionPolicy bool
 }
 
 // StartControlPlane starts etcd and kube-apiserver and writes a kubeconfig
@@ -203,6 +207,9 @@ func (s *Stack) StartControlPlane(opts ControlPlaneOptions) error {
 		return fmt.Errorf("writing the kubeconfig: %w", err)
 	}
 	s.Config = admin.Config()
+	if opts.CRDs && opts.AdmissionPolicy {
+		return s.installAdmissionPolicy(context.Background())
+	}
 	return nil
 }
 
@@ -460,7 +467,7 @@ func Up(ctx context.Context, root string, progress io.Writer) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.StartControlPlane(ControlPlaneOptions{AssetsDir: assets, CRDs: true}); err != nil {
+	if err := s.StartControlPlane(ControlPlaneOptions{AssetsDir: assets, CRDs: true, AdmissionPolicy: true}); err != nil {
 		return nil, errors.Join(err, s.Stop())
 	}
 	return s, nil

@@ -93,6 +93,12 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("not converged %s after the faults stopped (seed and figures above); %d problems:\n%s",
 			convergeDeadline, len(problems), strings.Join(problems, "\n"))
 	}
+	// The stack installs the shipped admission policy, so every
+	// Collaborator has its finalizer from its creation, whether or not a
+	// manager was running: none may be deleted without it.
+	if w.early > 0 {
+		t.Errorf("%d Collaborators were deleted without the finalizer the admission policy adds at creation", w.early)
+	}
 	r.checkChecker(t, w)
 }
 

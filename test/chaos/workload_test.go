@@ -79,7 +79,9 @@ type workload struct {
 	// operator put its finalizer on it: they must be out of the
 	// organization. wtiMaybe were deleted before that: the operator never
 	// saw them, so they may stay (a finalizer-based operator cannot act on
-	// an object deleted before it added the finalizer).
+	// an object deleted before it added the finalizer). With the admission
+	// policy the stack installs there are none: it adds the finalizer at
+	// creation.
 	wtiGone, wtiMaybe map[string]bool
 	// gone are the slots whose last object the test deleted.
 	gone map[string]bool

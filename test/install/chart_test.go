@@ -46,7 +46,9 @@ func helmTemplate(t *testing.T, release, namespace string, set []string) []*unst
 	t.Helper()
 	args := make([]string, 0, 8+2*len(set))
 	args = append(args, "template", release, chartDir, "--namespace", namespace,
-		"--include-crds", "--kube-version", "1.36.3")
+		"--include-crds", "--kube-version", "1.36.3",
+		// What a 1.36 cluster's discovery tells `helm install`.
+		"--api-versions", "admissionregistration.k8s.io/v1/MutatingAdmissionPolicy")
 	for _, s := range set {
 		args = append(args, "--set", s)
 	}
@@ -97,6 +99,7 @@ func TestChart(t *testing.T) {
 					}
 				}
 			}
+			checkFinalizerPolicy(t, objs, tc.scoped)
 			checkGolden(t, "chart-"+tc.name, lines)
 			all = append(all, objs...)
 		})
@@ -172,4 +175,37 @@ func TestChartRefusesUnsafeValues(t *testing.T) {
 	if want := "replicaCount > 1 needs leaderElection.enabled"; !strings.Contains(out, want) {
 		t.Errorf("helm's output lacks %q:\n%s", want, out)
 	}
+}
+
+// checkFinalizerPolicy checks the chart's admission policy: bound to the
+// policy it renders, and in a namespaced install only to the watched
+// namespaces (a finalizer nothing removes would block deletes elsewhere).
+func checkFinalizerPolicy(t *testing.T, objs []*unstructured.Unstructured, scoped []string) {
+	t.Helper()
+	policies, bindings := find(objs, "MutatingAdmissionPolicy"), find(objs, "MutatingAdmissionPolicyBinding")
+	if len(policies) != 1 || len(bindings) != 1 {
+		t.Fatalf("%d MutatingAdmissionPolicies and %d bindings, want 1 each", len(policies), len(bindings))
+	}
+	name, _, _ := unstructured.NestedString(bindings[0].Object, "spec", "policyName")
+	if name != policies[0].GetName() {
+		t.Errorf("the binding names policy %q, the chart renders %q", name, policies[0].GetName())
+	}
+	exprs, found, _ := unstructured.NestedSlice(bindings[0].Object, "spec", "matchResources", "namespaceSelector", "matchExpressions")
+	switch {
+	case scoped == nil && found:
+		t.Errorf("a cluster-wide install binds the policy to %v, want every namespace", exprs)
+	case scoped != nil:
+		want := []any{map[string]any{"key": "kubernetes.io/metadata.name", "operator": "In", "values": toAny(scoped)}}
+		if diff := cmp.Diff(want, exprs); diff != "" {
+			t.Errorf("namespaced binding's selector (-want +got):\n%s", diff)
+		}
+	}
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }

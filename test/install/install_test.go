@@ -122,6 +122,12 @@ func checkContents(t *testing.T, objs []*unstructured.Unstructured) {
 	sa := checkRBAC(t, objs, ns)
 	dep := checkDeployment(t, objs, sa)
 	checkMetricsService(t, objs, dep)
+	checkFinalizerPolicy(t, objs, nil)
+	for _, o := range append(find(objs, "MutatingAdmissionPolicy"), find(objs, "MutatingAdmissionPolicyBinding")...) {
+		if o.GetNamespace() != "" {
+			t.Errorf("cluster-scoped %s %s has namespace %q", o.GetKind(), o.GetName(), o.GetNamespace())
+		}
+	}
 }
 
 // checkNamespace finds the one Namespace and checks every namespaced
@@ -135,7 +141,7 @@ func checkNamespace(t *testing.T, objs []*unstructured.Unstructured) string {
 	ns := nss[0].GetName()
 	for _, o := range objs {
 		switch o.GetKind() {
-		case "Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding":
+		case "Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding":
 		default:
 			if o.GetNamespace() != ns {
 				t.Errorf("%s %s is in namespace %q, want %q", o.GetKind(), o.GetName(), o.GetNamespace(), ns)

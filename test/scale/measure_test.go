@@ -113,6 +113,12 @@ const (
 	mSnapshotReads    = "collab_provider_snapshot_reads_total"
 	mRESTRequests     = "rest_client_requests_total"
 	mAPIServerRequest = "apiserver_request_total"
+	// Go runtime memory, from the manager's Go collector.
+	mHeapInuse    = "go_memstats_heap_inuse_bytes"
+	mHeapIdle     = "go_memstats_heap_idle_bytes"
+	mHeapReleased = "go_memstats_heap_released_bytes"
+	mNextGC       = "go_memstats_next_gc_bytes"
+	mSys          = "go_memstats_sys_bytes"
 )
 
 func isWrite(method string) bool {
@@ -142,6 +148,44 @@ type checkpoint struct {
 	// it started (API server, etcd, simulators, manager), by command
 	// name, in seconds: on a small machine they compete for the cores.
 	cpu map[string]float64
+	// goMem is the manager's Go memory figures (mHeapInuse ...), in bytes.
+	goMem map[string]float64
+	// timers are sums and counts of the manager's duration histograms, by
+	// what they time (timerPass ...): where a pass's time goes.
+	timers map[string]timer
+}
+
+// timer is a histogram's running sum (seconds) and count.
+type timer struct{ sum, count float64 }
+
+// What the timers time.
+const (
+	timerPass     = "Collaborator pass"
+	timerProvider = "provider request"
+	timerWrite    = "API-server write"
+	timerBudget   = "budget wait"
+)
+
+// timerOf says which timer a sample adds to, if any.
+func timerOf(x sample) (name string, isSum, ok bool) {
+	base, isSum := strings.CutSuffix(x.name, "_sum")
+	if !isSum {
+		var isCount bool
+		if base, isCount = strings.CutSuffix(x.name, "_count"); !isCount {
+			return "", false, false
+		}
+	}
+	switch {
+	case base == "controller_runtime_reconcile_time_seconds" && x.labels["controller"] == "collaborator":
+		return timerPass, isSum, true
+	case base == "collab_provider_request_duration_seconds":
+		return timerProvider, isSum, true
+	case base == "rest_client_request_duration_seconds" && isWrite(x.labels["verb"]):
+		return timerWrite, isSum, true
+	case base == "collab_provider_budget_wait_seconds":
+		return timerBudget, isSum, true
+	}
+	return "", false, false
 }
 
 // probes reads checkpoints.
@@ -152,7 +196,7 @@ type probes struct {
 }
 
 func (p probes) take(ctx context.Context) (checkpoint, error) {
-	c := checkpoint{at: time.Now(), calls: map[string]float64{}}
+	c := checkpoint{at: time.Now(), calls: map[string]float64{}, goMem: map[string]float64{}, timers: map[string]timer{}}
 	m, err := scrape(ctx, http.DefaultClient, p.managerMetrics)
 	if err != nil {
 		return c, err
@@ -167,6 +211,17 @@ func (p probes) take(ctx context.Context) (checkpoint, error) {
 			if isWrite(x.labels["method"]) {
 				c.writes += x.value
 			}
+		case mHeapInuse, mHeapIdle, mHeapReleased, mNextGC, mSys:
+			c.goMem[x.name] = x.value
+		}
+		if name, isSum, ok := timerOf(x); ok {
+			t := c.timers[name]
+			if isSum {
+				t.sum += x.value
+			} else {
+				t.count += x.value
+			}
+			c.timers[name] = t
 		}
 	}
 	hc, err := rest.HTTPClientFor(p.apiServer)
@@ -306,6 +361,7 @@ type delta struct {
 	serverWrites  map[string]float64
 	simulated     int
 	cpu           map[string]float64
+	timers        map[string]timer
 }
 
 func between(a, b checkpoint) delta {
@@ -324,6 +380,10 @@ func between(a, b checkpoint) delta {
 	}
 	for k, v := range b.simulated {
 		d.simulated += v - a.simulated[k]
+	}
+	d.timers = map[string]timer{}
+	for k, v := range b.timers {
+		d.timers[k] = timer{sum: v.sum - a.timers[k].sum, count: v.count - a.timers[k].count}
 	}
 	d.cpu = map[string]float64{}
 	for k, v := range b.cpu {

@@ -42,6 +42,8 @@ type result struct {
 	// peakKiB at the end, which is the steady state's own peak if
 	// peakReset, else the whole run's; rssKiB its RSS then.
 	coldPeakKiB, peakKiB, rssKiB int
+	// end is the last checkpoint, for the manager's Go memory figures.
+	end checkpoint
 	peakReset                    bool
 	final                        readiness
 }
@@ -140,6 +142,7 @@ func (r *result) print(out io.Writer) {
 		detail("cold start: Events by reason: %s", render(r.events))
 		detail("cold start: CPU seconds by process over %.0f s (%d cores): %s",
 			r.cold.d.Seconds(), runtime.NumCPU(), renderSeconds(r.cold.cpu))
+		detail("cold start: mean durations: %s", renderTimers(r.cold.timers))
 	}
 	for i, w := range r.windows {
 		name := fmt.Sprintf("steady interval %d", i+1)
@@ -171,6 +174,12 @@ func (r *result) print(out io.Writer) {
 		}
 		detail("manager RSS: peak %.1f MiB during the cold start; steady-state peak %s; %.1f MiB at the end",
 			float64(r.coldPeakKiB)/1024, steady, float64(r.rssKiB)/1024)
+		if m := r.end.goMem; len(m) > 0 {
+			mib := func(name string) float64 { return m[name] / (1 << 20) }
+			detail("manager Go memory at the end: heap in use %.1f MiB, next GC at %.1f MiB of heap, "+
+				"idle heap kept from the OS %.1f MiB, obtained from the OS in all %.1f MiB",
+				mib(mHeapInuse), mib(mNextGC), mib(mHeapIdle)-mib(mHeapReleased), mib(mSys))
+		}
 		row("all still Ready at the end", fmt.Sprintf("%d of %d", r.final.ready, r.n), fmt.Sprintf("%d", r.n),
 			verdict(r.final.ready == r.n))
 	}
@@ -203,6 +212,17 @@ func renderSeconds(m map[string]float64) string {
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s=%.1f", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// renderTimers lists each timer's mean and count.
+func renderTimers(m map[string]timer) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range []string{timerPass, timerProvider, timerWrite, timerBudget} {
+		if t, ok := m[k]; ok && t.count > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.1f ms (%.0f)", k, 1000*t.sum/t.count, t.count))
+		}
 	}
 	return strings.Join(parts, ", ")
 }

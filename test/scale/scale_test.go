@@ -136,7 +136,7 @@ func runOnce(ctx context.Context, cfg config, root, assets string, bins devstack
 		return nil, err
 	}
 	defer func() { _ = stack.Stop() }()
-	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{AssetsDir: assets, CRDs: true}); err != nil {
+	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{AssetsDir: assets, CRDs: true, AdmissionPolicy: true}); err != nil {
 		return nil, err
 	}
 	seed := filepath.Join(stack.Dir, "seed.json")
@@ -246,6 +246,7 @@ func runOnce(ctx context.Context, cfg config, root, assets string, bins devstack
 			return res, err
 		}
 		res.windows = append(res.windows, between(prev, c))
+		res.end = c
 		prev = c
 	}
 	prof.heap(ctx, "steady-heap")

@@ -71,6 +71,10 @@ type CollaboratorReconciler struct {
 	// object from a cache that lacks the status just written, does not
 	// report an adoption.
 	created sync.Map
+	// idsWritten holds, by UID, the external id this manager is writing
+	// to an object's annotation, so that the watch event of its own write
+	// does not cost the object another pass (see annotationsChanged).
+	idsWritten sync.Map
 }
 
 // +kubebuilder:rbac:groups=collab.dev,resources=collaborators,verbs=get;list;watch;update;patch
@@ -326,6 +330,9 @@ func (r *CollaboratorReconciler) release(ctx context.Context, c *collabv1alpha1.
 	base := c.DeepCopy()
 	controllerutil.RemoveFinalizer(c, collabv1alpha1.Finalizer)
 	st.skip = true
+	// The object may vanish now: nothing may wait for its events.
+	r.idsWritten.Delete(c.UID)
+	r.created.Delete(c.UID)
 	if err := r.Client.Patch(ctx, c, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("removing finalizer: %w", err))
 	}
@@ -349,7 +356,10 @@ func (r *CollaboratorReconciler) recordExternalID(ctx context.Context, c *collab
 	metav1.SetMetaDataAnnotation(&patched.ObjectMeta, collabv1alpha1.ExternalIDAnnotation, id)
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CriticalWriteTimeout)
 	defer cancel()
+	// Noted before the write: its watch event may arrive before its answer.
+	r.idsWritten.Store(c.UID, id)
 	if err := r.Client.Patch(wctx, patched, client.MergeFrom(base)); err != nil {
+		r.idsWritten.Delete(c.UID)
 		return fmt.Errorf("recording external id %q: %w", id, err)
 	}
 	c.ObjectMeta = patched.ObjectMeta

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -37,9 +38,9 @@ func (r *CollaboratorReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.conns = r.newConnector()
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&collabv1alpha1.Collaborator{}, builder.WithPredicates(
-			// Status writes are ours; only spec, annotation (adoption) and
-			// deletion changes need a pass.
-			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+			// Status writes are ours; only spec, annotation (adoption,
+			// pause, reconcile requests) and deletion changes need a pass.
+			predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, r.annotationsChanged()))).
 		Watches(&collabv1alpha1.ProviderConfig{},
 			handler.EnqueueRequestsFromMapFunc(r.collaboratorsOfProviderConfig),
 			builder.WithPredicates(providerConfigChanged())).
@@ -50,6 +51,49 @@ func (r *CollaboratorReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}).
 		Named("collaborator").
 		Complete(r)
+}
+
+// annotationsChanged passes annotation changes, except this manager's own
+// external-id write: the pass that wrote it already acted on it, and a
+// pass per new Collaborator for nothing took a worker from the next
+// create in a bulk onboarding. An id someone else writes (adoption) still
+// passes.
+func (r *CollaboratorReconciler) annotationsChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			if e.ObjectOld == nil || e.ObjectNew == nil {
+				return true
+			}
+			oldA, newA := e.ObjectOld.GetAnnotations(), e.ObjectNew.GetAnnotations()
+			if maps.Equal(oldA, newA) {
+				return false
+			}
+			id := newA[collabv1alpha1.ExternalIDAnnotation]
+			written, ours := r.idsWritten.Load(e.ObjectNew.GetUID())
+			if !ours || written != id || !equalExcept(oldA, newA, collabv1alpha1.ExternalIDAnnotation) {
+				return true
+			}
+			r.idsWritten.CompareAndDelete(e.ObjectNew.GetUID(), id)
+			return false
+		},
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+// equalExcept reports whether a and b hold the same entries but for key.
+func equalExcept(a, b map[string]string, key string) bool {
+	return maps.EqualFunc(withoutKey(a, key), withoutKey(b, key), func(x, y string) bool { return x == y })
+}
+
+func withoutKey(m map[string]string, key string) map[string]string {
+	if _, ok := m[key]; !ok {
+		return m
+	}
+	out := maps.Clone(m)
+	delete(out, key)
+	return out
 }
 
 func (r *CollaboratorReconciler) collaboratorsOfProviderConfig(ctx context.Context, o client.Object) []reconcile.Request {

@@ -30,6 +30,9 @@ type ManagerOptions struct {
 	Kubeconfig string
 	// ExtraArgs are added after the stack's own flags.
 	ExtraArgs []string
+	// Env is added to the binary's environment (e.g. GOGC), as a
+	// Deployment's env would be; ignored with Image.
+	Env []string
 	// Timeout bounds the wait for /readyz; 60s when zero.
 	Timeout time.Duration
 	// Name names the process and its log file; "manager" when empty. A
@@ -61,7 +64,7 @@ func (s *Stack) StartManager(ctx context.Context, opts ManagerOptions) (*Process
 	}, SimulatorURLsArgs...)
 	args = append(args, opts.ExtraArgs...)
 
-	bin, env := opts.Binary, []string{"KUBECONFIG=" + kubeconfig}
+	bin, env := opts.Binary, append([]string{"KUBECONFIG=" + kubeconfig}, opts.Env...)
 	if opts.Image != "" {
 		if bin, args, err = s.containerCommand(opts.Image, kubeconfig, args); err != nil {
 			return nil, err

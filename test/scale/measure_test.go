@@ -429,6 +429,30 @@ func memory(pid int) (peak, current int, err error) {
 	return peak, current, nil
 }
 
+// residentSplit reads how much of a process's resident set is anonymous
+// memory (its heap, stacks) and how much is mapped files (its binary's
+// code and data), from /proc/PID/status, in KiB.
+func residentSplit(pid int) (anon, file int, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading the manager's memory: %w", err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		key, val, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		kib, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(val), " kB"))
+		switch key {
+		case "RssAnon":
+			anon = kib
+		case "RssFile":
+			file = kib
+		}
+	}
+	return anon, file, nil
+}
+
 // resetPeak resets the process's VmHWM to its current RSS (Linux
 // clear_refs 5), so that the steady state's peak can be told from the cold
 // start's.

@@ -42,6 +42,9 @@ type result struct {
 	// peakKiB at the end, which is the steady state's own peak if
 	// peakReset, else the whole run's; rssKiB its RSS then.
 	coldPeakKiB, peakKiB, rssKiB int
+	// anonKiB and fileKiB split rssKiB: anonymous memory, and mapped files
+	// (the binary's code and data).
+	anonKiB, fileKiB int
 	// end is the last checkpoint, for the manager's Go memory figures.
 	end checkpoint
 	peakReset                    bool
@@ -172,8 +175,9 @@ func (r *result) print(out io.Writer) {
 		if r.peakReset {
 			steady = fmt.Sprintf("%.1f MiB", float64(r.peakKiB)/1024)
 		}
-		detail("manager RSS: peak %.1f MiB during the cold start; steady-state peak %s; %.1f MiB at the end",
-			float64(r.coldPeakKiB)/1024, steady, float64(r.rssKiB)/1024)
+		detail("manager RSS: peak %.1f MiB during the cold start; steady-state peak %s; %.1f MiB at the end "+
+			"(%.1f MiB anonymous, %.1f MiB mapped files: the binary)",
+			float64(r.coldPeakKiB)/1024, steady, float64(r.rssKiB)/1024, float64(r.anonKiB)/1024, float64(r.fileKiB)/1024)
 		if m := r.end.goMem; len(m) > 0 {
 			mib := func(name string) float64 { return m[name] / (1 << 20) }
 			detail("manager Go memory at the end: heap in use %.1f MiB, next GC at %.1f MiB of heap, "+

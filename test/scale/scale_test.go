@@ -45,6 +45,7 @@ type config struct {
 	rate, burst  int           // SCALE_RATE, SCALE_BURST: spec.rateLimit of each ProviderConfig; default 100, 2×rate
 	intervals    int           // SCALE_STEADY_INTERVALS: judged steady-state intervals; default 3
 	profileDir   string        // SCALE_PROFILE_DIR: where to save the manager's pprof profiles; default none
+	managerEnv   []string      // SCALE_MANAGER_ENV: space-separated NAME=value added to the manager's environment; default none
 }
 
 func configFromEnv() (config, error) {
@@ -85,6 +86,7 @@ func configFromEnv() (config, error) {
 	num("SCALE_BURST", &c.burst)
 	num("SCALE_STEADY_INTERVALS", &c.intervals)
 	c.profileDir = os.Getenv("SCALE_PROFILE_DIR")
+	c.managerEnv = strings.Fields(os.Getenv("SCALE_MANAGER_ENV"))
 	return c, errors.Join(errs...)
 }
 
@@ -177,7 +179,7 @@ func runOnce(ctx context.Context, cfg config, root, assets string, bins devstack
 	if prof != nil {
 		args = append(args, "--pprof-bind-address="+prof.addr)
 	}
-	mgr, err := stack.StartManager(ctx, devstack.ManagerOptions{Binary: bins.Manager, ExtraArgs: args})
+	mgr, err := stack.StartManager(ctx, devstack.ManagerOptions{Binary: bins.Manager, ExtraArgs: args, Env: cfg.managerEnv})
 	if err != nil {
 		return nil, err
 	}
@@ -251,6 +253,9 @@ func runOnce(ctx context.Context, cfg config, root, assets string, bins devstack
 	}
 	prof.heap(ctx, "steady-heap")
 	if res.peakKiB, res.rssKiB, err = memory(mgr.PID()); err != nil {
+		return res, err
+	}
+	if res.anonKiB, res.fileKiB, err = residentSplit(mgr.PID()); err != nil {
 		return res, err
 	}
 	if res.final, err = pollReady(ctx, cl); err != nil {

@@ -128,7 +128,8 @@ func bindFlags(fs *flag.FlagSet, o *options) {
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
 	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "The address Go's pprof endpoints (/debug/pprof/) bind to, "+
-		"e.g. 127.0.0.1:6060 to profile memory or CPU; 0 disables them. They expose the process's memory: never bind them beyond localhost.")
+		"e.g. 127.0.0.1:6060 to profile memory or CPU; 0 disables them. "+
+		"They expose the process's memory: never bind them beyond localhost.")
 	fs.BoolVar(&o.enableLeaderElection, "leader-elect", false,
 		"Enable leader election for controller manager. "+
 			"Enabling this will ensure there is only one active controller manager.")

@@ -105,7 +105,9 @@ func run(o options) int {
 	}()
 
 	step("Starting a local API server")
-	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{AssetsDir: assets, CRDs: true, AdmissionPolicy: true}); err != nil {
+	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{
+		AssetsDir: assets, CRDs: true, AdmissionPolicy: true,
+	}); err != nil {
 		return fail(err)
 	}
 

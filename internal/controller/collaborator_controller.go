@@ -372,9 +372,9 @@ func (r *CollaboratorReconciler) recordExternalID(ctx context.Context, c *collab
 // resourceVersion precondition, and each touches only its own part of the
 // object. The returned func waits for the write and returns its error.
 func (r *CollaboratorReconciler) startRecordingExternalID(ctx context.Context, c *collabv1alpha1.Collaborator, id string) func() error {
-	meta := c.DeepCopy()
+	cp := c.DeepCopy()
 	done := make(chan error, 1)
-	go func() { done <- r.recordExternalID(ctx, meta, id) }()
+	go func() { done <- r.recordExternalID(ctx, cp, id) }()
 	return func() error { return <-done }
 }
 

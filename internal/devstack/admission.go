@@ -59,7 +59,7 @@ func (s *Stack) installAdmissionPolicy(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the admission policy did not apply within 30s (last dry run: %v, finalizers %v)", err, probe.Finalizers)
+			return fmt.Errorf("the admission policy did not apply within 30s (finalizers %v): %w", probe.Finalizers, err)
 		}
 		select {
 		case <-ctx.Done():

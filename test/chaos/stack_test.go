@@ -70,7 +70,9 @@ func newRig(ctx context.Context, t *testing.T, seed uint64) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{AssetsDir: assets, CRDs: true, AdmissionPolicy: true}); err != nil {
+	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{
+		AssetsDir: assets, CRDs: true, AdmissionPolicy: true,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if r.cl, err = client.New(stack.Config, client.Options{Scheme: testenv.Scheme()}); err != nil {

@@ -69,7 +69,9 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "e2e: stopping the stack:", err)
 		}
 	}()
-	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{AssetsDir: assets, CRDs: true, AdmissionPolicy: true}); err != nil {
+	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{
+		AssetsDir: assets, CRDs: true, AdmissionPolicy: true,
+	}); err != nil {
 		return setupFailed(err)
 	}
 	seed := seedFile

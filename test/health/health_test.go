@@ -62,7 +62,9 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "test/health: stopping the API server:", err)
 		}
 	}()
-	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{AssetsDir: assets, CRDs: true, AdmissionPolicy: true}); err != nil {
+	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{
+		AssetsDir: assets, CRDs: true, AdmissionPolicy: true,
+	}); err != nil {
 		fmt.Fprintln(os.Stderr, "test/health:", err)
 		return 1
 	}

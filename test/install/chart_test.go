@@ -190,7 +190,8 @@ func checkFinalizerPolicy(t *testing.T, objs []*unstructured.Unstructured, scope
 	if name != policies[0].GetName() {
 		t.Errorf("the binding names policy %q, the chart renders %q", name, policies[0].GetName())
 	}
-	exprs, found, _ := unstructured.NestedSlice(bindings[0].Object, "spec", "matchResources", "namespaceSelector", "matchExpressions")
+	exprs, found, _ := unstructured.NestedSlice(bindings[0].Object,
+		"spec", "matchResources", "namespaceSelector", "matchExpressions")
 	switch {
 	case scoped == nil && found:
 		t.Errorf("a cluster-wide install binds the policy to %v, want every namespace", exprs)

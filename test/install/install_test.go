@@ -141,7 +141,8 @@ func checkNamespace(t *testing.T, objs []*unstructured.Unstructured) string {
 	ns := nss[0].GetName()
 	for _, o := range objs {
 		switch o.GetKind() {
-		case "Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding":
+		case "Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",
+			"MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding":
 		default:
 			if o.GetNamespace() != ns {
 				t.Errorf("%s %s is in namespace %q, want %q", o.GetKind(), o.GetName(), o.GetNamespace(), ns)

@@ -80,7 +80,7 @@ func (p *profiler) save(ctx context.Context, hc *http.Client, base, name, query 
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("%s", resp.Status)
 		}
-		f, err := os.Create(path) //nolint:gosec // G304: under SCALE_PROFILE_DIR, which the person running the benchmark chose
+		f, err := os.Create(path) //nolint:gosec // G304: under SCALE_PROFILE_DIR, chosen by whoever runs the benchmark
 		if err != nil {
 			return err
 		}

@@ -46,9 +46,9 @@ type result struct {
 	// (the binary's code and data).
 	anonKiB, fileKiB int
 	// end is the last checkpoint, for the manager's Go memory figures.
-	end checkpoint
-	peakReset                    bool
-	final                        readiness
+	end       checkpoint
+	peakReset bool
+	final     readiness
 }
 
 // minCalls is the physical minimum of provider calls for the cold start:

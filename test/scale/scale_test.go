@@ -45,7 +45,7 @@ type config struct {
 	rate, burst  int           // SCALE_RATE, SCALE_BURST: spec.rateLimit of each ProviderConfig; default 100, 2×rate
 	intervals    int           // SCALE_STEADY_INTERVALS: judged steady-state intervals; default 3
 	profileDir   string        // SCALE_PROFILE_DIR: where to save the manager's pprof profiles; default none
-	managerEnv   []string      // SCALE_MANAGER_ENV: space-separated NAME=value added to the manager's environment; default none
+	managerEnv   []string      // SCALE_MANAGER_ENV: space-separated NAME=value for the manager's environment; default none
 }
 
 func configFromEnv() (config, error) {
@@ -138,7 +138,9 @@ func runOnce(ctx context.Context, cfg config, root, assets string, bins devstack
 		return nil, err
 	}
 	defer func() { _ = stack.Stop() }()
-	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{AssetsDir: assets, CRDs: true, AdmissionPolicy: true}); err != nil {
+	if err := stack.StartControlPlane(devstack.ControlPlaneOptions{
+		AssetsDir: assets, CRDs: true, AdmissionPolicy: true,
+	}); err != nil {
 		return nil, err
 	}
 	seed := filepath.Join(stack.Dir, "seed.json")
@@ -179,7 +181,9 @@ func runOnce(ctx context.Context, cfg config, root, assets string, bins devstack
 	if prof != nil {
 		args = append(args, "--pprof-bind-address="+prof.addr)
 	}
-	mgr, err := stack.StartManager(ctx, devstack.ManagerOptions{Binary: bins.Manager, ExtraArgs: args, Env: cfg.managerEnv})
+	mgr, err := stack.StartManager(ctx, devstack.ManagerOptions{
+		Binary: bins.Manager, ExtraArgs: args, Env: cfg.managerEnv,
+	})
 	if err != nil {
 		return nil, err
 	}

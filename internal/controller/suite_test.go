@@ -157,7 +157,7 @@ func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOpti
 // newNamespace creates a namespace for one test, removed at its end.
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	trackInputs.Do(func() { must(t, testenv.TrackInputs("config/crd/bases")) })
+	trackInputs.Do(func() { must(t, testenv.TrackInputs("config/crd/bases", "config/admission")) })
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "t-"}}
 	if err := k8s.Create(context.Background(), ns); err != nil {
 		t.Fatalf("creating namespace: %v", err)

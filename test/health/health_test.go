@@ -209,11 +209,10 @@ func TestCollaboratorHealth(t *testing.T) {
 			name:        "no-status",
 			wantArgo:    "Progressing",
 			wantMessage: "Waiting for the operator to observe generation 1",
-			// kstatus cannot tell an object the operator has not seen yet
-			// from one that has no status at all, and calls both Current;
-			// Flux's wait relies on the operator writing status (with
-			// Reconciling=True) at its first reconcile, which it does.
-			wantKStatus: status.CurrentStatus,
+			// kstatus calls an object without status Current, but the
+			// API server gives every Collaborator status.observedGeneration
+			// 0 (the CRD's default), so Flux too waits for the operator.
+			wantKStatus: status.InProgressStatus,
 		},
 		{
 			name: "reconciling",

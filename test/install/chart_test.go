@@ -60,7 +60,7 @@ func helmTemplate(t *testing.T, release, namespace string, set []string) []*unst
 }
 
 func TestChart(t *testing.T) {
-	if err := testenv.TrackInputs(chartDir, "config/crd/bases", "config/rbac", "config/prometheus"); err != nil {
+	if err := testenv.TrackInputs(chartDir, "config/crd/bases", "config/rbac", "config/prometheus", "config/admission"); err != nil {
 		t.Fatal(err)
 	}
 	root := testenv.RepoRoot()
@@ -186,6 +186,15 @@ func checkFinalizerPolicy(t *testing.T, objs []*unstructured.Unstructured, scope
 	if len(policies) != 1 || len(bindings) != 1 {
 		t.Fatalf("%d MutatingAdmissionPolicies and %d bindings, want 1 each", len(policies), len(bindings))
 	}
+	// The chart's copy says what config/admission says.
+	shipped := parseObjects(t, mustRead(t, filepath.Join(testenv.RepoRoot(), "config", "admission", "finalizer_policy.yaml")))
+	if want := find(shipped, "MutatingAdmissionPolicy"); len(want) == 1 {
+		if diff := cmp.Diff(want[0].Object["spec"], policies[0].Object["spec"]); diff != "" {
+			t.Errorf("the chart's policy differs from config/admission's (-config +chart):\n%s", diff)
+		}
+	} else {
+		t.Errorf("config/admission has %d policies, want 1", len(want))
+	}
 	name, _, _ := unstructured.NestedString(bindings[0].Object, "spec", "policyName")
 	if name != policies[0].GetName() {
 		t.Errorf("the binding names policy %q, the chart renders %q", name, policies[0].GetName())
@@ -209,4 +218,13 @@ func toAny(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path) //nolint:gosec // G304: the repository's own manifest
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

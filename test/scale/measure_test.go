@@ -409,48 +409,32 @@ func render(m map[string]float64) string {
 // memory reads a process's peak and current resident set from
 // /proc/PID/status (VmHWM and VmRSS), in KiB.
 func memory(pid int) (peak, current int, err error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, fmt.Errorf("reading the manager's memory: %w", err)
-	}
-	for line := range strings.SplitSeq(string(data), "\n") {
-		key, val, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		kib, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(val), " kB"))
-		switch key {
-		case "VmHWM":
-			peak = kib
-		case "VmRSS":
-			current = kib
-		}
-	}
-	return peak, current, nil
+	st, err := procStatus(pid)
+	return st["VmHWM"], st["VmRSS"], err
 }
 
 // residentSplit reads how much of a process's resident set is anonymous
 // memory (its heap, stacks) and how much is mapped files (its binary's
-// code and data), from /proc/PID/status, in KiB.
+// code and data), in KiB.
 func residentSplit(pid int) (anon, file int, err error) {
+	st, err := procStatus(pid)
+	return st["RssAnon"], st["RssFile"], err
+}
+
+// procStatus reads the "Key: N kB" lines of /proc/PID/status, in KiB.
+func procStatus(pid int) (map[string]int, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, fmt.Errorf("reading the manager's memory: %w", err)
+		return nil, fmt.Errorf("reading the manager's memory: %w", err)
 	}
+	out := map[string]int{}
 	for line := range strings.SplitSeq(string(data), "\n") {
 		key, val, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		kib, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(val), " kB"))
-		switch key {
-		case "RssAnon":
-			anon = kib
-		case "RssFile":
-			file = kib
+		if v, kb := strings.CutSuffix(strings.TrimSpace(val), " kB"); ok && kb {
+			out[key], _ = strconv.Atoi(v)
 		}
 	}
-	return anon, file, nil
+	return out, nil
 }
 
 // resetPeak resets the process's VmHWM to its current RSS (Linux

@@ -64,7 +64,8 @@ func TestChaos(t *testing.T) {
 	}
 	// A child process builds the manager, so its sources are inputs the
 	// go command would otherwise not see.
-	if err := testenv.TrackInputs("go.mod", "go.sum", "api", "cmd", "internal", "config/crd/bases", "config/admission"); err != nil {
+	if err := testenv.TrackInputs("go.mod", "go.sum", "api", "cmd", "internal",
+		"config/crd/bases", "config/admission"); err != nil {
 		t.Fatal(err)
 	}
 	seed, duration := settings(t)

@@ -60,7 +60,8 @@ func helmTemplate(t *testing.T, release, namespace string, set []string) []*unst
 }
 
 func TestChart(t *testing.T) {
-	if err := testenv.TrackInputs(chartDir, "config/crd/bases", "config/rbac", "config/prometheus", "config/admission"); err != nil {
+	if err := testenv.TrackInputs(chartDir, "config/crd/bases", "config/rbac", "config/prometheus",
+		"config/admission"); err != nil {
 		t.Fatal(err)
 	}
 	root := testenv.RepoRoot()
@@ -187,7 +188,8 @@ func checkFinalizerPolicy(t *testing.T, objs []*unstructured.Unstructured, scope
 		t.Fatalf("%d MutatingAdmissionPolicies and %d bindings, want 1 each", len(policies), len(bindings))
 	}
 	// The chart's copy says what config/admission says.
-	shipped := parseObjects(t, mustRead(t, filepath.Join(testenv.RepoRoot(), "config", "admission", "finalizer_policy.yaml")))
+	shipped := parseObjects(t, mustRead(t,
+		filepath.Join(testenv.RepoRoot(), "config", "admission", "finalizer_policy.yaml")))
 	if want := find(shipped, "MutatingAdmissionPolicy"); len(want) == 1 {
 		if diff := cmp.Diff(want[0].Object["spec"], policies[0].Object["spec"]); diff != "" {
 			t.Errorf("the chart's policy differs from config/admission's (-config +chart):\n%s", diff)

@@ -118,7 +118,8 @@ func get(ctx context.Context, c *http.Client, url string) (int, error) {
 // does not import them.
 func trackSources(t *testing.T) {
 	t.Helper()
-	if err := testenv.TrackInputs("go.mod", "go.sum", "api", "cmd", "internal", "config/crd/bases", "config/admission"); err != nil {
+	if err := testenv.TrackInputs("go.mod", "go.sum", "api", "cmd", "internal",
+		"config/crd/bases", "config/admission"); err != nil {
 		t.Fatal(err)
 	}
 }

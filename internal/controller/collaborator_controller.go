@@ -111,7 +111,7 @@ func (r *CollaboratorReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if !c.DeletionTimestamp.IsZero() {
 		res, err = r.reconcileDelete(ctx, c, st)
 	} else {
-		res, err = r.reconcileNormal(ctx, c, st)
+		res, err = r.reconcileNormal(ctx, c)
 	}
 	if fresh && err == nil {
 		c.Status.LastHandledReconcileAt = requested
@@ -119,7 +119,7 @@ func (r *CollaboratorReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	return res, err
 }
 
-func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Collaborator, st *statusWriter[*collabv1alpha1.Collaborator]) (ctrl.Result, error) {
+func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Collaborator) (ctrl.Result, error) {
 	gen := c.Generation
 	// The finalizer goes on before the first provider write, so nothing is
 	// ever created that a delete could skip.
@@ -181,9 +181,6 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 	if _, ours := r.created.LoadAndDelete(c.UID); obs.Exists && c.Status.LastSyncTime == nil && !ours {
 		r.event(c, corev1.EventTypeNormal, eventAdopted, "Adopt", "Adopted the existing collaborator at %s", c.Spec.ProviderName())
 	}
-	// idWritten waits for an external-id write that runs beside the
-	// status write (after a create); nil when there is none.
-	var idWritten func() error
 	switch {
 	case !obs.Exists:
 		// A create abandoned half-way may still happen at the provider
@@ -194,7 +191,11 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		if err != nil {
 			return r.fail(ctx, c, "Creating the collaborator failed", err, false)
 		}
-		idWritten = r.startRecordingExternalID(ctx, c, created.ExternalID)
+		// The id is stored before the status says Ready, so that whoever
+		// waits for Ready finds it.
+		if err := r.recordExternalID(ctx, c, created.ExternalID); err != nil {
+			return ctrl.Result{}, err
+		}
 		r.created.Store(c.UID, struct{}{})
 		r.event(c, corev1.EventTypeNormal, eventCreated, "Create", "Created the collaborator at %s", c.Spec.ProviderName())
 		// The snapshot was renewed by the write's answer.
@@ -230,14 +231,7 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		c.Spec.ProviderName()+" holds the collaborator as specified", "The last answer of "+c.Spec.ProviderName()+" showed the collaborator")
 	c.Status.LastSyncTime = now()
 	r.retry.succeeded(c)
-	res := untilExpiry(c, ctrl.Result{RequeueAfter: nextRead(obs.ObservedAt, conn.pc.Spec.SyncIntervalOrDefault())})
-	if idWritten != nil {
-		// The status, which carries the id too (AppHarbor's in
-		// status.appHarbor.id), is written while the annotation is.
-		err := st.write(ctx, c)
-		return res, errors.Join(idWritten(), err)
-	}
-	return res, nil
+	return untilExpiry(c, ctrl.Result{RequeueAfter: nextRead(obs.ObservedAt, conn.pc.Spec.SyncIntervalOrDefault())}), nil
 }
 
 // reconcileDelete runs the provider's delete (or, with Orphan, does not)
@@ -364,18 +358,6 @@ func (r *CollaboratorReconciler) recordExternalID(ctx context.Context, c *collab
 	}
 	c.ObjectMeta = patched.ObjectMeta
 	return nil
-}
-
-// startRecordingExternalID runs recordExternalID on a copy of c, beside
-// the pass's status write: a create's two API-server writes then cost one
-// round trip, not two, in every new Collaborator's pass. Neither takes a
-// resourceVersion precondition, and each touches only its own part of the
-// object. The returned func waits for the write and returns its error.
-func (r *CollaboratorReconciler) startRecordingExternalID(ctx context.Context, c *collabv1alpha1.Collaborator, id string) func() error {
-	cp := c.DeepCopy()
-	done := make(chan error, 1)
-	go func() { done <- r.recordExternalID(ctx, cp, id) }()
-	return func() error { return <-done }
 }
 
 // neverReachedProvider reports whether this object can have had no effect

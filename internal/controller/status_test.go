@@ -55,8 +55,8 @@ func TestNewObjectsAreInProgressBeforeAnyPass(t *testing.T) {
 }
 
 // A first pass that answers quickly writes status once: no Ready=Unknown
-// version comes before Ready=True, and the object never reads as Current
-// before it is Ready.
+// version comes before Ready=True, the object never reads as Current
+// before it is Ready, and it is Ready only once its external id is stored.
 func TestFastFirstPassWritesStatusOnce(t *testing.T) {
 	f := newFixture(t)
 	f.quantConnectConfig(time.Minute)
@@ -100,6 +100,10 @@ func TestFastFirstPassWritesStatusOnce(t *testing.T) {
 				}
 			}
 			if ready != nil {
+				// Whoever waits for Ready finds the provider's id.
+				if c.Annotations[collabv1alpha1.ExternalIDAnnotation] == "" {
+					t.Errorf("the first Ready version has no external-id annotation: %v", c.Annotations)
+				}
 				return
 			}
 		}

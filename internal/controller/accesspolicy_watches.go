@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -133,12 +134,6 @@ func newAccessPolicyStatusWriter(cl client.Client, p *collabv1alpha1.AccessPolic
 			o.Status.UnmanagedCount = int32(len(o.Status.Unmanaged)) //nolint:gosec // a member list is far below 2^31
 		},
 		func(next, prev *collabv1alpha1.AccessPolicy) bool {
-			a, b := next.Status.DeepCopy(), prev.Status.DeepCopy()
-			a.LastSyncTime, b.LastSyncTime = nil, nil
-			if !equality.Semantic.DeepEqual(a, b) {
-				return false
-			}
-			next.Status.LastSyncTime = prev.Status.LastSyncTime
-			return true
+			return sameButLastSync(&next.Status, &prev.Status, func(s *collabv1alpha1.AccessPolicyStatus) **metav1.Time { return &s.LastSyncTime })
 		})
 }

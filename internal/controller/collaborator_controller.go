@@ -59,10 +59,6 @@ type CollaboratorReconciler struct {
 	Recorder events.EventRecorder
 	// MaxConcurrentReconciles bounds parallel reconciles (default 1).
 	MaxConcurrentReconciles int
-	// SlowFirstPass is how long a new object's first provider calls may
-	// take before its status says "Creating" (DefaultSlowFirstPass when
-	// zero).
-	SlowFirstPass time.Duration
 
 	// retry is built by SetupWithManager from Options.
 	retry *retryPolicy

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -34,23 +33,17 @@ func newCollaboratorStatusWriter(cl client.Client, c *collabv1alpha1.Collaborato
 			if len(next.Status.Conditions) == 0 {
 				return true
 			}
-			a, b := next.Status.DeepCopy(), prev.Status.DeepCopy()
-			a.LastSyncTime, b.LastSyncTime = nil, nil
-			if !equality.Semantic.DeepEqual(a, b) {
-				return false
-			}
-			next.Status.LastSyncTime = prev.Status.LastSyncTime
-			return true
+			return sameButLastSync(&next.Status, &prev.Status, func(s *collabv1alpha1.CollaboratorStatus) **metav1.Time { return &s.LastSyncTime })
 		})
 }
 
-// DefaultSlowFirstPass is how long a new Collaborator's first provider
-// calls may take before its status says "Creating".
-const DefaultSlowFirstPass = time.Second
+// slowFirstPass is how long a new Collaborator's first provider calls may
+// take before its status says "Creating".
+const slowFirstPass = time.Second
 
 // reportSlowFirstPass writes Ready=Unknown "Creating" if the first pass of
 // a new object is still waiting for its provider (or its request budget)
-// after SlowFirstPass; the returned func ends the wait and must run before
+// after slowFirstPass; the returned func ends the wait and must run before
 // the pass's own status write. A pass that finishes sooner writes status
 // once: an in-progress write that is replaced a moment later would cost
 // every new Collaborator one more API-server write (one in five of its
@@ -64,13 +57,9 @@ func (r *CollaboratorReconciler) reportSlowFirstPass(ctx context.Context, c *col
 	if meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionReady) != nil {
 		return func() {}
 	}
-	after := r.SlowFirstPass
-	if after <= 0 {
-		after = DefaultSlowFirstPass
-	}
 	base := c.DeepCopy()
 	written := make(chan struct{})
-	timer := time.AfterFunc(after, func() {
+	timer := time.AfterFunc(slowFirstPass, func() {
 		defer close(written)
 		progress := base.DeepCopy()
 		progress.Status.ObservedGeneration = progress.Generation

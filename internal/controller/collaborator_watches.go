@@ -84,16 +84,10 @@ func (r *CollaboratorReconciler) annotationsChanged() predicate.Predicate {
 
 // equalExcept reports whether a and b hold the same entries but for key.
 func equalExcept(a, b map[string]string, key string) bool {
-	return maps.EqualFunc(withoutKey(a, key), withoutKey(b, key), func(x, y string) bool { return x == y })
-}
-
-func withoutKey(m map[string]string, key string) map[string]string {
-	if _, ok := m[key]; !ok {
-		return m
-	}
-	out := maps.Clone(m)
-	delete(out, key)
-	return out
+	a, b = maps.Clone(a), maps.Clone(b)
+	delete(a, key)
+	delete(b, key)
+	return maps.Equal(a, b)
 }
 
 func (r *CollaboratorReconciler) collaboratorsOfProviderConfig(ctx context.Context, o client.Object) []reconcile.Request {
@@ -124,21 +118,7 @@ func throughProviderConfigs(cl client.Reader, ofProviderConfig func(context.Cont
 
 // collaboratorsUsing lists the Collaborators that reference a ProviderConfig.
 // Callers that decide on finalizers must treat an error as "in use".
-func collaboratorsUsing(ctx context.Context, cl client.Reader, namespace, name string) ([]reconcile.Request, error) {
-	return listUsing(ctx, cl, namespace, name)
-}
-
-// inUseByCollaborators reports whether any Collaborator references a
-// ProviderConfig. It stops at the first one: this runs on every
-// Collaborator create and delete, and listing thousands of objects each
-// time would cost the manager a copy of all of them. Callers must treat an
-// error as "in use".
-func inUseByCollaborators(ctx context.Context, cl client.Reader, namespace, name string) (bool, error) {
-	users, err := listUsing(ctx, cl, namespace, name, client.Limit(1))
-	return len(users) > 0, err
-}
-
-func listUsing(ctx context.Context, cl client.Reader, namespace, name string, opts ...client.ListOption) ([]reconcile.Request, error) {
+func collaboratorsUsing(ctx context.Context, cl client.Reader, namespace, name string, opts ...client.ListOption) ([]reconcile.Request, error) {
 	list := &collabv1alpha1.CollaboratorList{}
 	// Only names are read, so the cache's objects need not be copied.
 	opts = append(opts, client.InNamespace(namespace), client.MatchingFields{indexProviderConfigRef: name}, client.UnsafeDisableDeepCopy)
@@ -150,6 +130,16 @@ func listUsing(ctx context.Context, cl client.Reader, namespace, name string, op
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
 	return reqs, nil
+}
+
+// inUseByCollaborators reports whether any Collaborator references a
+// ProviderConfig. It stops at the first one: this runs on every
+// Collaborator create and delete, and listing thousands of objects each
+// time would cost the manager a copy of all of them. Callers must treat an
+// error as "in use".
+func inUseByCollaborators(ctx context.Context, cl client.Reader, namespace, name string) (bool, error) {
+	users, err := collaboratorsUsing(ctx, cl, namespace, name, client.Limit(1))
+	return len(users) > 0, err
 }
 
 // providerConfigChanged passes ProviderConfig events that can change a

@@ -1,21 +1,17 @@
 package controller
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/devstack"
 	"github.com/collab-dev/collaborator-operator/test/testenv"
 )
 
@@ -26,16 +22,15 @@ import (
 func installFinalizerPolicy(t *testing.T, ns string) {
 	t.Helper()
 	ctx := context.Background()
-	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "admission", "finalizer_policy.yaml"))
+	objs, err := devstack.ReadFinalizerPolicy(testenv.RepoRoot())
 	must(t, err)
-	docs := bytes.Split(data, []byte("\n---\n"))
-	if len(docs) != 2 {
-		t.Fatalf("config/admission/finalizer_policy.yaml has %d documents, want the policy and its binding", len(docs))
+	if len(objs) != 2 {
+		t.Fatalf("config/admission/finalizer_policy.yaml has %d documents, want the policy and its binding", len(objs))
 	}
 	policy := &admissionregistrationv1.MutatingAdmissionPolicy{}
 	binding := &admissionregistrationv1.MutatingAdmissionPolicyBinding{}
-	must(t, yaml.UnmarshalStrict(docs[0], policy))
-	must(t, yaml.UnmarshalStrict(docs[1], binding))
+	must(t, runtime.DefaultUnstructuredConverter.FromUnstructured(objs[0].Object, policy))
+	must(t, runtime.DefaultUnstructuredConverter.FromUnstructured(objs[1].Object, binding))
 	if binding.Spec.PolicyName != policy.Name {
 		t.Fatalf("the binding names policy %q, the policy is %q", binding.Spec.PolicyName, policy.Name)
 	}
@@ -50,18 +45,7 @@ func installFinalizerPolicy(t *testing.T, ns string) {
 		_ = k8s.Delete(context.Background(), binding)
 		_ = k8s.Delete(context.Background(), policy)
 	})
-	// The API server loads policies asynchronously: probe with dry runs.
-	eventually(t, 20*time.Second, func() error {
-		probe := wtiCollaborator("probe", "probe@example.com")
-		probe.Namespace = ns
-		if err := k8s.Create(ctx, probe, client.DryRunAll); err != nil {
-			return err
-		}
-		if !slices.Contains(probe.Finalizers, collabv1alpha1.Finalizer) {
-			return fmt.Errorf("the policy is not applied yet: finalizers %v", probe.Finalizers)
-		}
-		return nil
-	})
+	must(t, devstack.WaitForFinalizerPolicy(ctx, k8s, ns))
 }
 
 // With the shipped admission policy, a Collaborator has its finalizer from

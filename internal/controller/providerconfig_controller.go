@@ -230,7 +230,7 @@ func (r *ProviderConfigReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// ProviderConfig is in use.
 		Watches(&collabv1alpha1.Collaborator{}, eachVersion(enqueueProviderConfigOf),
 			builder.WithPredicates(usageChanged(func(ctx context.Context, c *collabv1alpha1.Collaborator) (client.Object, error) {
-				return providerConfigOf(r.Client)(ctx, c)
+				return providerConfigOf(ctx, r.Client, c)
 			}))).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(throughProviderConfigs(r.Client,
 			func(_ context.Context, pc client.Object) []reconcile.Request {

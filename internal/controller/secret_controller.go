@@ -127,23 +127,33 @@ func enqueueSecretOf(o client.Object, q workqueue.TypedRateLimitingInterface[rec
 	}
 }
 
-// secretMetadataOf reads the metadata of a Collaborator's credentials
-// Secret from the cache.
-func (r *SecretReconciler) secretMetadataOf(ctx context.Context, c *collabv1alpha1.Collaborator) (client.Object, error) {
-	pc, err := providerConfigOf(r.Client)(ctx, c)
+// secretKeyOf names a Collaborator's credentials Secret, through its
+// ProviderConfig in the cache.
+func (r *SecretReconciler) secretKeyOf(ctx context.Context, c *collabv1alpha1.Collaborator) (client.ObjectKey, error) {
+	pc, err := providerConfigOf(ctx, r.Client, c)
 	if err != nil {
-		return nil, err
+		return client.ObjectKey{}, err
 	}
 	ep, ok := pc.Spec.Endpoint()
 	if !ok || ep.SecretName == "" {
-		return nil, fmt.Errorf("ProviderConfig %s/%s names no Secret", pc.Namespace, pc.Name)
+		return client.ObjectKey{}, fmt.Errorf("ProviderConfig %s/%s names no Secret", pc.Namespace, pc.Name)
+	}
+	return client.ObjectKey{Namespace: pc.Namespace, Name: ep.SecretName}, nil
+}
+
+// secretMetadataOf reads the metadata of a Collaborator's credentials
+// Secret from the cache.
+func (r *SecretReconciler) secretMetadataOf(ctx context.Context, c *collabv1alpha1.Collaborator) (client.Object, error) {
+	key, err := r.secretKeyOf(ctx, c)
+	if err != nil {
+		return nil, err
 	}
 	secret := secretMeta()
 	reader := r.SecretMetadata
 	if reader == nil {
 		reader = r.Client
 	}
-	return secret, reader.Get(ctx, client.ObjectKey{Namespace: pc.Namespace, Name: ep.SecretName}, secret)
+	return secret, reader.Get(ctx, key, secret)
 }
 
 func (r *SecretReconciler) secretOfCollaborator(ctx context.Context, o client.Object) []reconcile.Request {
@@ -151,14 +161,11 @@ func (r *SecretReconciler) secretOfCollaborator(ctx context.Context, o client.Ob
 	if !ok {
 		return nil
 	}
-	pc := &collabv1alpha1.ProviderConfig{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: c.Spec.ProviderConfigRef.Name}, pc); err != nil {
+	key, err := r.secretKeyOf(ctx, c)
+	if err != nil {
 		return nil
 	}
-	if ep, ok := pc.Spec.Endpoint(); ok && ep.SecretName != "" {
-		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: pc.Namespace, Name: ep.SecretName}}}
-	}
-	return nil
+	return []reconcile.Request{{NamespacedName: key}}
 }
 
 // eachVersion makes event handlers that enqueue what enqueue maps an

@@ -122,7 +122,7 @@ func conditionSummary(c *metav1.Condition) string {
 func TestSlowFirstPassWritesCreating(t *testing.T) {
 	f := newFixture(t)
 	f.quantConnectConfig(time.Minute)
-	// Every provider answer takes longer than the SlowFirstPass.
+	// Every provider answer takes longer than slowFirstPass.
 	f.qc.DelayNext(1000, 2*time.Second)
 	startManager(t, f.ns, f.reg, managerOptions{})
 	f.create(qcCollaborator("mia", "qc", "mia-ai", false, false))

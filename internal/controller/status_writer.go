@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -27,6 +29,21 @@ type statusWriter[T client.Object] struct {
 
 func newStatusWriter[T client.Object](cl client.Client, obj T, copyStatus func(dst, src T), prepare func(T), same func(next, prev T) bool) *statusWriter[T] {
 	return &statusWriter[T]{client: cl, copyStatus: copyStatus, prepare: prepare, same: same, saved: obj.DeepCopyObject().(T)}
+}
+
+// sameButLastSync reports whether next says nothing new over prev but a
+// later lastSyncTime (the field lastSync points at), which is not news: a
+// pass that finds nothing new writes nothing. next then keeps prev's time.
+// It compares in place, without copies: it runs on every pass.
+func sameButLastSync[S any](next, prev *S, lastSync func(*S) **metav1.Time) bool {
+	n := lastSync(next)
+	own := *n
+	*n = *lastSync(prev)
+	if equality.Semantic.DeepEqual(next, prev) {
+		return true
+	}
+	*n = own
+	return false
 }
 
 func (w *statusWriter[T]) write(ctx context.Context, obj T) error {

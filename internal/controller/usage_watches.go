@@ -45,10 +45,8 @@ func usageChanged(holder func(context.Context, *collabv1alpha1.Collaborator) (cl
 }
 
 // providerConfigOf reads a Collaborator's ProviderConfig.
-func providerConfigOf(cl client.Reader) func(context.Context, *collabv1alpha1.Collaborator) (*collabv1alpha1.ProviderConfig, error) {
-	return func(ctx context.Context, c *collabv1alpha1.Collaborator) (*collabv1alpha1.ProviderConfig, error) {
-		pc := &collabv1alpha1.ProviderConfig{}
-		err := cl.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: c.Spec.ProviderConfigRef.Name}, pc)
-		return pc, err
-	}
+func providerConfigOf(ctx context.Context, cl client.Reader, c *collabv1alpha1.Collaborator) (*collabv1alpha1.ProviderConfig, error) {
+	pc := &collabv1alpha1.ProviderConfig{}
+	err := cl.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: c.Spec.ProviderConfigRef.Name}, pc)
+	return pc, err
 }

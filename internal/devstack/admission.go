@@ -18,37 +18,34 @@ import (
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 )
 
-// installAdmissionPolicy creates config/admission's MutatingAdmissionPolicy
-// and binding, as dist/install.yaml does, and waits until the API server
-// applies them: it loads policies asynchronously, and a Collaborator
-// created before then would get its finalizer from the manager instead.
-func (s *Stack) installAdmissionPolicy(ctx context.Context) error {
-	path := filepath.Join(s.Root, "config", "admission", "finalizer_policy.yaml")
+// ReadFinalizerPolicy reads config/admission's MutatingAdmissionPolicy and
+// its binding, in that order, as dist/install.yaml ships them.
+func ReadFinalizerPolicy(root string) ([]*unstructured.Unstructured, error) {
+	path := filepath.Join(root, "config", "admission", "finalizer_policy.yaml")
 	data, err := os.ReadFile(path) //nolint:gosec // G304: the repository's own manifest
 	if err != nil {
-		return fmt.Errorf("reading the admission policy: %w", err)
+		return nil, fmt.Errorf("reading the admission policy: %w", err)
 	}
-	scheme := runtime.NewScheme()
-	if err := collabv1alpha1.AddToScheme(scheme); err != nil {
-		return fmt.Errorf("registering the collab.dev kinds: %w", err)
-	}
-	cl, err := client.New(s.Config, client.Options{Scheme: scheme})
-	if err != nil {
-		return fmt.Errorf("a client for the API server: %w", err)
-	}
+	var objs []*unstructured.Unstructured
 	for doc := range bytes.SplitSeq(data, []byte("\n---\n")) {
 		u := &unstructured.Unstructured{}
 		if err := yaml.Unmarshal(doc, &u.Object); err != nil {
-			return fmt.Errorf("parsing %s: %w", path, err)
+			return nil, fmt.Errorf("parsing %s: %w", path, err)
 		}
-		if err := cl.Create(ctx, u); err != nil {
-			return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
-		}
+		objs = append(objs, u)
 	}
+	return objs, nil
+}
+
+// WaitForFinalizerPolicy waits until the API server adds the finalizer to
+// Collaborators created in namespace, probing with dry-run creates: it
+// loads admission policies asynchronously, and a Collaborator created
+// before then would get its finalizer from the manager instead.
+func WaitForFinalizerPolicy(ctx context.Context, cl client.Client, namespace string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		probe := &collabv1alpha1.Collaborator{
-			ObjectMeta: metav1.ObjectMeta{Name: "admission-probe", Namespace: metav1.NamespaceDefault},
+			ObjectMeta: metav1.ObjectMeta{Name: "admission-probe", Namespace: namespace},
 			Spec: collabv1alpha1.CollaboratorSpec{
 				ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: "probe"},
 				WebTranslateIt:    &collabv1alpha1.WebTranslateItCollaborator{Email: "probe@example.com"},
@@ -67,4 +64,27 @@ func (s *Stack) installAdmissionPolicy(ctx context.Context) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// installAdmissionPolicy creates the finalizer policy and its binding as
+// shipped and waits until they apply.
+func (s *Stack) installAdmissionPolicy(ctx context.Context) error {
+	objs, err := ReadFinalizerPolicy(s.Root)
+	if err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	if err := collabv1alpha1.AddToScheme(scheme); err != nil {
+		return fmt.Errorf("registering the collab.dev kinds: %w", err)
+	}
+	cl, err := client.New(s.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("a client for the API server: %w", err)
+	}
+	for _, u := range objs {
+		if err := cl.Create(ctx, u); err != nil {
+			return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+	}
+	return WaitForFinalizerPolicy(ctx, cl, metav1.NamespaceDefault)
 }

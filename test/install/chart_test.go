@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/collab-dev/collaborator-operator/internal/devstack"
 	"github.com/collab-dev/collaborator-operator/test/testenv"
 )
 
@@ -188,8 +189,10 @@ func checkFinalizerPolicy(t *testing.T, objs []*unstructured.Unstructured, scope
 		t.Fatalf("%d MutatingAdmissionPolicies and %d bindings, want 1 each", len(policies), len(bindings))
 	}
 	// The chart's copy says what config/admission says.
-	shipped := parseObjects(t, mustRead(t,
-		filepath.Join(testenv.RepoRoot(), "config", "admission", "finalizer_policy.yaml")))
+	shipped, err := devstack.ReadFinalizerPolicy(testenv.RepoRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if want := find(shipped, "MutatingAdmissionPolicy"); len(want) == 1 {
 		if diff := cmp.Diff(want[0].Object["spec"], policies[0].Object["spec"]); diff != "" {
 			t.Errorf("the chart's policy differs from config/admission's (-config +chart):\n%s", diff)
@@ -220,13 +223,4 @@ func toAny(ss []string) []any {
 		out[i] = s
 	}
 	return out
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(path) //nolint:gosec // G304: the repository's own manifest
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }

@@ -56,11 +56,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/controller"
+	"github.com/collab-dev/collaborator-operator/internal/events"
 	"github.com/collab-dev/collaborator-operator/internal/metrics"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 	"github.com/collab-dev/collaborator-operator/internal/provider/builtin"
@@ -240,11 +240,10 @@ func run(o *options) error {
 	}
 
 	if o.secureMetrics {
-		// FilterProvider is used to protect the metrics endpoint with authn/authz.
-		// These configurations ensure that only authorized users and service accounts
-		// can access the metrics endpoint. The RBAC are configured in 'config/rbac/kustomization.yaml'. More info:
-		// https://pkg.go.dev/sigs.k8s.io/controller-runtime/pkg/metrics/filters#WithAuthenticationAndAuthorization
-		metricsServerOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
+		// Only callers whose token the API server authenticates and
+		// authorizes for GET /metrics are served (the RBAC is in
+		// config/rbac: metrics_auth_role and metrics_reader_role).
+		metricsServerOptions.FilterProvider = metrics.AuthFilter
 	}
 
 	// If the certificate is not specified, controller-runtime will automatically
@@ -397,9 +396,15 @@ func setupControllers(mgr ctrl.Manager) error {
 		Providers:      providers,
 		AllowedURLs:    allowed,
 	}
+	// Events are written by a recorder that remembers little of them
+	// (see internal/events), not by the manager's broadcaster.
+	recorder := events.NewRecorder(mgr.GetClient(), mgr.GetScheme(), "collaborator-operator")
+	if err := mgr.Add(recorder); err != nil {
+		return fmt.Errorf("adding the event recorder: %w", err)
+	}
 	if err := (&controller.CollaboratorReconciler{
 		Options:                 opts,
-		Recorder:                mgr.GetEventRecorder("collaborator-operator"),
+		Recorder:                recorder,
 		MaxConcurrentReconciles: maxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Collaborator controller: %w", err)
@@ -413,7 +418,7 @@ func setupControllers(mgr ctrl.Manager) error {
 	}
 	if err := (&controller.AccessPolicyReconciler{
 		Options:  opts,
-		Recorder: mgr.GetEventRecorder("collaborator-operator"),
+		Recorder: recorder,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the AccessPolicy controller: %w", err)
 	}

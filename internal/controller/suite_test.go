@@ -23,6 +23,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/collab-dev/collaborator-operator/internal/provider"
+	"github.com/collab-dev/collaborator-operator/internal/events"
 	"github.com/collab-dev/collaborator-operator/test/testenv"
 )
 
@@ -126,7 +127,10 @@ func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOpti
 		SlowRetry: slow, RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
 		AllowedURLs: loopbackOnly,
 	}
-	rec := mgr.GetEventRecorder("collaborator-operator")
+	rec := events.NewRecorder(mgr.GetClient(), mgr.GetScheme(), "collaborator-operator")
+	if err := mgr.Add(rec); err != nil {
+		t.Fatal(err)
+	}
 	if err := (&CollaboratorReconciler{Options: opts, Recorder: rec, MaxConcurrentReconciles: 4}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}

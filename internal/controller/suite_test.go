@@ -22,8 +22,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/collab-dev/collaborator-operator/internal/provider"
 	"github.com/collab-dev/collaborator-operator/internal/events"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
 	"github.com/collab-dev/collaborator-operator/test/testenv"
 )
 

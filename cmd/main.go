@@ -41,6 +41,7 @@ import (
 	// to ensure that exec-entrypoint and run can make use of them.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
+	uberzap "go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -192,6 +193,7 @@ func main() {
 	// part alone.
 	zapOpts := zap.Options{
 		Development: false,
+		ZapOpts:     []uberzap.Option{lazyFields()},
 	}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

@@ -4,6 +4,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 )
 
 // StripCachedObject is the manager cache's DefaultTransform. It drops what
@@ -20,7 +22,11 @@ import (
 //     whole manifest there, which would double each Collaborator's share of
 //     the cache. The reconcilers' metadata writes are merge patches computed
 //     against the cached object, so they never remove it at the API server.
+//
+// It also shares one copy of the strings that repeat across cached
+// Collaborators and Secrets' metadata (see interner).
 func StripCachedObject() toolscache.TransformFunc {
+	shared := &interner{}
 	return func(in any) (any, error) {
 		if m, ok := in.(*metav1.PartialObjectMetadata); ok && isSecretMeta(m) {
 			m.SetAnnotations(nil)
@@ -39,6 +45,12 @@ func StripCachedObject() toolscache.TransformFunc {
 					o.SetAnnotations(nil)
 				}
 			}
+		}
+		switch o := in.(type) {
+		case *collabv1alpha1.Collaborator:
+			shared.internCollaborator(o)
+		case *metav1.PartialObjectMetadata:
+			shared.internMeta(&o.TypeMeta, &o.ObjectMeta)
 		}
 		return in, nil
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
@@ -93,16 +92,9 @@ func (c *StatusCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 
-	// The objects are only read, so the cache's own are listed, not
-	// copies: a copy per scrape would hold memory as large as the cache
-	// for the scrape's duration.
-	collabs := &collabv1alpha1.CollaboratorList{}
-	if err := c.Reader.List(ctx, collabs, client.UnsafeDisableDeepCopy); err != nil {
-		c.Log.Error(err, "Listing Collaborators for "+StatusConditionName+" failed")
-	}
-	for i := range collabs.Items {
-		o := &collabs.Items[i]
-		emitConditions(ch, KindCollaborator, o.Namespace, o.Name, o.Spec.ProviderName(), o.Status.Conditions)
+	series := newConditionSeries()
+	for _, o := range c.collaborators(ctx) {
+		series.emit(ch, KindCollaborator, o.Namespace, o.Name, o.Spec.ProviderName(), o.Status.Conditions)
 		if o.Spec.ExpiresAt != nil {
 			ch <- prometheus.MustNewConstMetric(expiryDesc, prometheus.GaugeValue, float64(o.Spec.ExpiresAt.Unix()),
 				o.Namespace, o.Name, o.Spec.ProviderName())
@@ -116,7 +108,7 @@ func (c *StatusCollector) Collect(ch chan<- prometheus.Metric) {
 	for i := range pcs.Items {
 		o := &pcs.Items[i]
 		ep, _ := o.Spec.Endpoint()
-		emitConditions(ch, KindProviderConfig, o.Namespace, o.Name, ep.Provider, o.Status.Conditions)
+		series.emit(ch, KindProviderConfig, o.Namespace, o.Name, ep.Provider, o.Status.Conditions)
 	}
 
 	policies := &collabv1alpha1.AccessPolicyList{}
@@ -125,17 +117,10 @@ func (c *StatusCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for i := range policies.Items {
 		o := &policies.Items[i]
-		emitConditions(ch, KindAccessPolicy, o.Namespace, o.Name, o.Spec.ProviderName(), o.Status.Conditions)
+		series.emit(ch, KindAccessPolicy, o.Namespace, o.Name, o.Spec.ProviderName(), o.Status.Conditions)
 		if o.Status.ObservedGeneration > 0 {
 			ch <- prometheus.MustNewConstMetric(unmanagedDesc, prometheus.GaugeValue, float64(len(o.Status.Unmanaged)),
 				o.Namespace, o.Name, o.Spec.ProviderName())
 		}
-	}
-}
-
-func emitConditions(ch chan<- prometheus.Metric, kind, namespace, name, provider string, conds []metav1.Condition) {
-	for _, cond := range conds {
-		ch <- prometheus.MustNewConstMetric(statusConditionDesc, prometheus.GaugeValue, 1,
-			kind, namespace, name, provider, cond.Type, string(cond.Status), cond.Reason)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -137,5 +139,51 @@ func TestStatusCollectorListFailure(t *testing.T) {
 	c := &StatusCollector{Reader: failingReader{}, Log: logr.Discard()}
 	if n := testutil.CollectAndCount(c); n != 0 {
 		t.Errorf("collected %d series from a failing reader; want 0", n)
+	}
+}
+
+// informerReader is the manager's cache as the collector sees it: an
+// informer per kind, and lists that fail, so a test fails if the
+// Collaborators are listed rather than read from the informer's store.
+type informerReader struct {
+	cache.Informers
+	failingReader
+	store toolscache.SharedIndexInformer
+}
+
+func (r informerReader) GetInformer(context.Context, client.Object, ...cache.InformerGetOption) (cache.Informer, error) {
+	return r.store, nil
+}
+
+// TestStatusCollectorReadsTheInformerStore: from the manager's cache the
+// Collaborators are read in place, and publish what a list would.
+func TestStatusCollectorReadsTheInformerStore(t *testing.T) {
+	inf := toolscache.NewSharedIndexInformer(&toolscache.ListWatch{}, &collabv1alpha1.Collaborator{}, 0, toolscache.Indexers{})
+	for _, name := range []string{"mia", "bob"} {
+		if err := inf.GetStore().Add(&collabv1alpha1.Collaborator{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "trading", Name: name},
+			Spec: collabv1alpha1.CollaboratorSpec{
+				ProviderConfigRef: collabv1alpha1.ProviderConfigReference{Name: "ah"},
+				AppHarbor:         &collabv1alpha1.AppHarborCollaborator{Application: "app", Email: name + "@example.com"},
+			},
+			Status: collabv1alpha1.CollaboratorStatus{Conditions: []metav1.Condition{
+				cond(collabv1alpha1.ConditionReady, metav1.ConditionTrue, collabv1alpha1.ReasonAvailable),
+				cond(collabv1alpha1.ConditionSynced, metav1.ConditionTrue, collabv1alpha1.ReasonReconcileSuccess),
+			}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := `
+# HELP collab_status_condition The conditions of Collaborators, ProviderConfigs and AccessPolicies as last written to their status: 1 for each condition an object has, by kind, namespace, name, provider, condition, status and reason.
+# TYPE collab_status_condition gauge
+collab_status_condition{condition="Ready",kind="Collaborator",name="bob",namespace="trading",provider="AppHarbor",reason="Available",status="True"} 1
+collab_status_condition{condition="Synced",kind="Collaborator",name="bob",namespace="trading",provider="AppHarbor",reason="ReconcileSuccess",status="True"} 1
+collab_status_condition{condition="Ready",kind="Collaborator",name="mia",namespace="trading",provider="AppHarbor",reason="Available",status="True"} 1
+collab_status_condition{condition="Synced",kind="Collaborator",name="mia",namespace="trading",provider="AppHarbor",reason="ReconcileSuccess",status="True"} 1
+`
+	c := &StatusCollector{Reader: informerReader{store: inf}, Log: logr.Discard()}
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), StatusConditionName); err != nil {
+		t.Error(err)
 	}
 }

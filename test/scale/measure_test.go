@@ -119,6 +119,12 @@ const (
 	mHeapReleased = "go_memstats_heap_released_bytes"
 	mNextGC       = "go_memstats_next_gc_bytes"
 	mSys          = "go_memstats_sys_bytes"
+	// What the runtime holds besides the heap: goroutine stacks, span
+	// metadata, GC metadata and the rest.
+	mStackSys = "go_memstats_stack_sys_bytes"
+	mMSpanSys = "go_memstats_mspan_sys_bytes"
+	mGCSys    = "go_memstats_gc_sys_bytes"
+	mOtherSys = "go_memstats_other_sys_bytes"
 )
 
 func isWrite(method string) bool {
@@ -211,7 +217,7 @@ func (p probes) take(ctx context.Context) (checkpoint, error) {
 			if isWrite(x.labels["method"]) {
 				c.writes += x.value
 			}
-		case mHeapInuse, mHeapIdle, mHeapReleased, mNextGC, mSys:
+		case mHeapInuse, mHeapIdle, mHeapReleased, mNextGC, mSys, mStackSys, mMSpanSys, mGCSys, mOtherSys:
 			c.goMem[x.name] = x.value
 		}
 		if name, isSum, ok := timerOf(x); ok {

@@ -183,6 +183,9 @@ func (r *result) print(out io.Writer) {
 			detail("manager Go memory at the end: heap in use %.1f MiB, next GC at %.1f MiB of heap, "+
 				"idle heap kept from the OS %.1f MiB, obtained from the OS in all %.1f MiB",
 				mib(mHeapInuse), mib(mNextGC), mib(mHeapIdle)-mib(mHeapReleased), mib(mSys))
+			detail("manager Go memory besides the heap: goroutine stacks %.1f MiB, span metadata %.1f MiB, "+
+				"GC metadata %.1f MiB, other %.1f MiB",
+				mib(mStackSys), mib(mMSpanSys), mib(mGCSys), mib(mOtherSys))
 		}
 		row("all still Ready at the end", fmt.Sprintf("%d of %d", r.final.ready, r.n), fmt.Sprintf("%d", r.n),
 			verdict(r.final.ready == r.n))

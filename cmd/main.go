@@ -199,6 +199,9 @@ func main() {
 	flag.Parse()
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	if setGCPercent() {
+		setupLog.Info("GOGC not set: collecting when the heap has grown by half", "gcPercent", defaultGCPercent)
+	}
 
 	if err := validate(&o); err != nil {
 		setupLog.Error(err, "invalid flags")

@@ -25,9 +25,12 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/devstack"
@@ -101,6 +104,10 @@ func envOr(name, def string) string {
 // figures. Each size runs once, whatever b.N: one run takes minutes and is
 // the measurement.
 func BenchmarkScale(b *testing.B) {
+	// envtest logs through controller-runtime's logger: its errors go to
+	// stderr, its chatter nowhere (unset, controller-runtime prints a
+	// stack trace in the middle of the report instead).
+	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
 	cfg, err := configFromEnv()
 	if err != nil {
 		b.Fatal(err)

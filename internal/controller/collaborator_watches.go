@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -49,14 +48,6 @@ func (r *CollaboratorReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1),
 			RateLimiter:             r.retry.queueLimiter(),
-			// client-go's work queue, not controller-runtime's priority
-			// queue: every Collaborator waits in the queue for its next
-			// periodic pass, and the priority queue held twice the
-			// memory for each (5 MiB at 10,000). What it adds, serving
-			// new objects before the initial list after a restart, is
-			// worth little here: a pass that finds nothing to do costs
-			// no provider call.
-			UsePriorityQueue: ptr.To(false),
 		}).
 		Named("collaborator").
 		Complete(r)

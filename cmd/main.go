@@ -80,13 +80,17 @@ var (
 // passes them on.
 var (
 	// maxConcurrentReconciles is how many objects of one kind are reconciled
-	// at once (--max-concurrent-reconciles). Ten, as Crossplane's default:
-	// the providers are protected by each ProviderConfig's request budget
-	// (spec.rateLimit), not by the number of workers, and with four a bulk
-	// onboarding waited on API-server round trips instead of the budget
-	// (docs/scaling.md: 10,000 Collaborators Ready in 174 s with four, 90 s
-	// with ten).
-	maxConcurrentReconciles = 10
+	// at once (--max-concurrent-reconciles). The providers are protected by
+	// each ProviderConfig's request budget (spec.rateLimit), not by the
+	// number of workers, so there must be enough workers for the budget to
+	// be what bounds a bulk onboarding: a new Collaborator's pass is a
+	// provider call and two API-server round trips, about 0.1 s on a busy
+	// cluster, so ten workers did only about as many creates a second as a
+	// budget of 100/s allows, and any slowdown of the API server made them
+	// the limit (docs/scaling.md: 10,000 Collaborators Ready in 174 s with
+	// four, 90-103 s with ten, 88 and 90 s with sixteen against the
+	// budget's 83 s).
+	maxConcurrentReconciles = 16
 	// providerTimeout bounds each call to a provider's API
 	// (--provider-timeout).
 	providerTimeout = 30 * time.Second

@@ -44,7 +44,7 @@ type config struct {
 	sizes        []int         // SCALE_SIZES: comma-separated; default 1000
 	latency      time.Duration // SCALE_LATENCY: every simulator answer's delay; default 50ms
 	syncInterval time.Duration // SCALE_SYNC_INTERVAL: the ProviderConfigs' syncInterval; default 30s
-	concurrency  int           // SCALE_CONCURRENCY: the manager's --max-concurrent-reconciles; default 10, its own
+	concurrency  int           // SCALE_CONCURRENCY: the manager's --max-concurrent-reconciles; default 16, its own
 	rate, burst  int           // SCALE_RATE, SCALE_BURST: spec.rateLimit of each ProviderConfig; default 100, 2×rate
 	intervals    int           // SCALE_STEADY_INTERVALS: judged steady-state intervals; default 3
 	profileDir   string        // SCALE_PROFILE_DIR: where to save the manager's pprof profiles; default none
@@ -52,7 +52,7 @@ type config struct {
 }
 
 func configFromEnv() (config, error) {
-	c := config{latency: 50 * time.Millisecond, syncInterval: 30 * time.Second, concurrency: 10, rate: 100, intervals: 3}
+	c := config{latency: 50 * time.Millisecond, syncInterval: 30 * time.Second, concurrency: 16, rate: 100, intervals: 3}
 	var errs []error
 	sizes := envOr("SCALE_SIZES", "1000")
 	for s := range strings.SplitSeq(sizes, ",") {

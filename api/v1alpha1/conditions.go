@@ -60,6 +60,11 @@ const (
 	ReasonCredentialsInvalid = "CredentialsInvalid"
 	// ReasonRejected: the provider refused the request as invalid.
 	ReasonRejected = "Rejected"
+	// ReasonExternalIDUnknown: a delete cannot name the collaborator: a
+	// create was sent whose answer, with the only copy of the new id, never
+	// arrived (see PendingCreateAnnotation). A person sets the id or
+	// chooses Orphan.
+	ReasonExternalIDUnknown = "ExternalIDUnknown"
 	// ReasonProviderMismatch: the Collaborator's provider block is not the
 	// one its ProviderConfig configures.
 	ReasonProviderMismatch = "ProviderMismatch"

@@ -15,6 +15,14 @@ const (
 	// ExternalIDAnnotation records the provider's id of a collaborator once
 	// known; an object carrying it is adopted rather than created again.
 	ExternalIDAnnotation = "collab.dev/external-id"
+	// PendingCreateAnnotation is set by the operator, before it asks a
+	// provider that names a new collaborator only in the create's answer
+	// (AppHarbor) to add one, and removed once the id is recorded. If the
+	// answer is lost (a dropped connection, a killed manager), it tells
+	// that someone may have been added whose id the operator does not
+	// know: a delete of such an object waits for a person instead of
+	// removing nobody.
+	PendingCreateAnnotation = "collab.dev/create-pending"
 	// PausedAnnotation set to "true" stops every provider call for the
 	// object, its deletion included.
 	PausedAnnotation = "collab.dev/paused"

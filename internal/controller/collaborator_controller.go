@@ -183,7 +183,7 @@ func (r *CollaboratorReconciler) reconcileNormal(ctx context.Context, c *collabv
 		// without us learning its id, so it is not cut short by manager
 		// shutdown (which waits for running reconciles); the client's own
 		// timeout still bounds it.
-		created, err := pcl.Create(context.WithoutCancel(ctx), c)
+		created, err := r.create(context.WithoutCancel(ctx), c, pcl)
 		if err != nil {
 			return r.fail(ctx, c, "Creating the collaborator failed", err, false)
 		}
@@ -245,6 +245,9 @@ func (r *CollaboratorReconciler) reconcileDelete(ctx context.Context, c *collabv
 		return ctrl.Result{}, r.release(ctx, c, st)
 	}
 
+	if err := deleteBlockedByUnknownID(c); err != nil {
+		return r.failDelete(ctx, c, err)
+	}
 	conn, err := r.connect(ctx, c)
 	if err != nil {
 		var se *setupError
@@ -344,6 +347,8 @@ func (r *CollaboratorReconciler) recordExternalID(ctx context.Context, c *collab
 	base := c.DeepCopy()
 	patched := c.DeepCopy()
 	metav1.SetMetaDataAnnotation(&patched.ObjectMeta, collabv1alpha1.ExternalIDAnnotation, id)
+	// The id is known: no create is in doubt any more.
+	delete(patched.Annotations, collabv1alpha1.PendingCreateAnnotation)
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CriticalWriteTimeout)
 	defer cancel()
 	// Noted before the write: its watch event may arrive before its answer.
@@ -360,7 +365,8 @@ func (r *CollaboratorReconciler) recordExternalID(ctx context.Context, c *collab
 // at its provider: no id was ever recorded and no sync ever succeeded.
 func neverReachedProvider(c *collabv1alpha1.Collaborator) bool {
 	_, hasID := c.Annotations[collabv1alpha1.ExternalIDAnnotation]
-	return !hasID && c.Status.LastSyncTime == nil
+	_, pending := c.Annotations[collabv1alpha1.PendingCreateAnnotation]
+	return !hasID && !pending && c.Status.LastSyncTime == nil
 }
 
 func (r *CollaboratorReconciler) event(c *collabv1alpha1.Collaborator, typ, reason, action, format string, args ...any) {

@@ -65,12 +65,15 @@ func (r *CollaboratorReconciler) annotationsChanged() predicate.Predicate {
 				return true
 			}
 			oldA, newA := e.ObjectOld.GetAnnotations(), e.ObjectNew.GetAnnotations()
-			if maps.Equal(oldA, newA) {
+			// The pending-create marker is the operator's own, written
+			// by the pass that acts on it.
+			if equalExcept(oldA, newA, collabv1alpha1.PendingCreateAnnotation) {
 				return false
 			}
 			id := newA[collabv1alpha1.ExternalIDAnnotation]
 			written, ours := r.idsWritten.Load(e.ObjectNew.GetUID())
-			if !ours || written != id || !equalExcept(oldA, newA, collabv1alpha1.ExternalIDAnnotation) {
+			if !ours || written != id ||
+				!equalExcept(oldA, newA, collabv1alpha1.ExternalIDAnnotation, collabv1alpha1.PendingCreateAnnotation) {
 				return true
 			}
 			r.idsWritten.CompareAndDelete(e.ObjectNew.GetUID(), id)
@@ -82,11 +85,13 @@ func (r *CollaboratorReconciler) annotationsChanged() predicate.Predicate {
 	}
 }
 
-// equalExcept reports whether a and b hold the same entries but for key.
-func equalExcept(a, b map[string]string, key string) bool {
+// equalExcept reports whether a and b hold the same entries but for keys.
+func equalExcept(a, b map[string]string, keys ...string) bool {
 	a, b = maps.Clone(a), maps.Clone(b)
-	delete(a, key)
-	delete(b, key)
+	for _, k := range keys {
+		delete(a, k)
+		delete(b, k)
+	}
 	return maps.Equal(a, b)
 }
 

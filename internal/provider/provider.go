@@ -67,6 +67,16 @@ type Client interface {
 	Delete(ctx context.Context, c *collabv1alpha1.Collaborator) error
 }
 
+// AnswerNamesCreate is implemented by clients of providers that name a new
+// collaborator only in the answer to its create (AppHarbor's Location
+// header): nothing can be read later to learn the id if that answer is
+// lost. The reconciler then marks the object before each create (see
+// collabv1alpha1.PendingCreateAnnotation).
+type AnswerNamesCreate interface {
+	// CreateAnswerIsTheOnlyID marks the capability; it has no effect.
+	CreateAnswerIsTheOnlyID()
+}
+
 // Credentials are the data of a ProviderConfig's Secret, by key.
 type Credentials map[string][]byte
 

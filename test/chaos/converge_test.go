@@ -76,7 +76,8 @@ func (r *rig) waitSetupReady(ctx context.Context, t *testing.T) {
 // differs.
 func (r *rig) converge(ctx context.Context, w *workload, deadline time.Duration) (time.Duration, []string) {
 	took, problems := r.poll(ctx, deadline, func(ctx context.Context) []string {
-		return append(r.objectProblems(ctx, w), r.providerProblems(w)...)
+		problems := r.adoptLostCreates(ctx)
+		return append(append(problems, r.objectProblems(ctx, w)...), r.providerProblems(w)...)
 	})
 	sort.Strings(problems)
 	return took, problems

@@ -48,6 +48,7 @@ type Client struct {
 }
 
 var _ provider.Client = (*Client)(nil)
+var _ provider.AnswerNamesCreate = (*Client)(nil)
 
 func (c *Client) key(slug string) string {
 	return c.api.BaseURL() + "\x00" + c.credentialsID + "\x00" + slug
@@ -180,6 +181,11 @@ func (c *Client) Create(ctx context.Context, col *collabv1alpha1.Collaborator) (
 	col.Status.AppHarbor = &collabv1alpha1.AppHarborObservation{ID: id, Role: wantRole(s), URL: loc}
 	return provider.Creation{ExternalID: id}, nil
 }
+
+// CreateAnswerIsTheOnlyID implements provider.AnswerNamesCreate: the id is
+// told only in the create answer's Location header, and the list has no
+// emails to find the person by.
+func (c *Client) CreateAnswerIsTheOnlyID() {}
 
 // Update sets the role; a collaborator that is gone is ClassNotFound.
 func (c *Client) Update(ctx context.Context, col *collabv1alpha1.Collaborator) error {

@@ -1,0 +1,94 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
+)
+
+// create asks the provider to add the collaborator. For a provider that
+// tells the new id only in the create's answer (AppHarbor), the object is
+// first marked with PendingCreateAnnotation, so that an answer lost to a
+// dropped connection or a killed manager cannot let a later delete remove
+// nobody and report success: the mark stays until an id is recorded, and
+// deleteBlockedByUnknownID stops the delete while it does.
+func (r *CollaboratorReconciler) create(ctx context.Context, c *collabv1alpha1.Collaborator, pcl provider.Client) (provider.Creation, error) {
+	_, answerOnly := pcl.(provider.AnswerNamesCreate)
+	if !answerOnly || c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "" {
+		return pcl.Create(ctx, c)
+	}
+	_, earlier := c.Annotations[collabv1alpha1.PendingCreateAnnotation]
+	if !earlier {
+		if err := r.setPendingCreate(ctx, c, true); err != nil {
+			return provider.Creation{}, err
+		}
+	}
+	created, err := pcl.Create(ctx, c)
+	if err != nil && !earlier && refusedOutright(err) {
+		// The provider answered that it did nothing, and no earlier
+		// attempt is in doubt: the mark would only block a delete.
+		if clearErr := r.setPendingCreate(ctx, c, false); clearErr != nil {
+			logf.FromContext(ctx).Info("Could not clear the pending-create mark; a delete will wait for a person",
+				"error", clearErr.Error())
+		}
+	}
+	return created, err
+}
+
+// refusedOutright reports answers that mean the provider added nobody: it
+// refused the request, the credentials or the rate. A timeout, a dropped
+// connection or a 5xx leave the create in doubt.
+func refusedOutright(err error) bool {
+	switch provider.ClassOf(err) {
+	case provider.ClassRejected, provider.ClassUnauthorized, provider.ClassRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// setPendingCreate adds or removes the pending-create mark. Like
+// recordExternalID it patches a copy and takes back only the metadata,
+// and it is not cut short by the pass's cancellation: the create it
+// guards must not start unless the mark is stored.
+func (r *CollaboratorReconciler) setPendingCreate(ctx context.Context, c *collabv1alpha1.Collaborator, on bool) error {
+	base := c.DeepCopy()
+	patched := c.DeepCopy()
+	if on {
+		metav1.SetMetaDataAnnotation(&patched.ObjectMeta, collabv1alpha1.PendingCreateAnnotation, time.Now().UTC().Format(time.RFC3339))
+	} else {
+		delete(patched.Annotations, collabv1alpha1.PendingCreateAnnotation)
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CriticalWriteTimeout)
+	defer cancel()
+	if err := r.Client.Patch(wctx, patched, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("recording that a create is pending: %w", err)
+	}
+	c.ObjectMeta = patched.ObjectMeta
+	return nil
+}
+
+// deleteBlockedByUnknownID returns the error that stops a delete of an
+// object whose create may have added someone the operator cannot name,
+// or nil when the delete can go ahead.
+func deleteBlockedByUnknownID(c *collabv1alpha1.Collaborator) error {
+	_, pending := c.Annotations[collabv1alpha1.PendingCreateAnnotation]
+	if !pending || c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "" {
+		return nil
+	}
+	return &setupError{
+		reason: collabv1alpha1.ReasonExternalIDUnknown,
+		message: fmt.Sprintf("a create was sent to %s but its answer, the only place the new collaborator's id is told, "+
+			"never arrived, so the operator cannot name them to remove them. Find them at %s and set the %s annotation "+
+			"to their id to have the operator remove them",
+			c.Spec.ProviderName(), c.Spec.ProviderName(), collabv1alpha1.ExternalIDAnnotation),
+		terminal: true,
+	}
+}

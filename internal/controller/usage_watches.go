@@ -24,7 +24,11 @@ import (
 // the manager's CPU there.
 //
 // holder reads the object from the manager's cache; an error (not found,
-// not synced) lets the event through, which costs one reconcile.
+// not synced) lets the event through, which costs one reconcile. It is
+// called with noWait: a predicate runs inside the Collaborator informer's
+// event handler, and a read that waited for another informer to sync (at
+// start, or after it stopped at shutdown) held that handler, and with it
+// the manager's shutdown, forever.
 func usageChanged(holder func(context.Context, *collabv1alpha1.Collaborator) (client.Object, error)) predicate.Predicate {
 	return predicate.Funcs{
 		CreateFunc: func(e event.CreateEvent) bool {
@@ -32,7 +36,7 @@ func usageChanged(holder func(context.Context, *collabv1alpha1.Collaborator) (cl
 			if !ok {
 				return true
 			}
-			h, err := holder(context.Background(), c)
+			h, err := holder(noWait(), c)
 			if err != nil {
 				return true
 			}
@@ -49,4 +53,13 @@ func providerConfigOf(ctx context.Context, cl client.Reader, c *collabv1alpha1.C
 	pc := &collabv1alpha1.ProviderConfig{}
 	err := cl.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: c.Spec.ProviderConfigRef.Name}, pc)
 	return pc, err
+}
+
+// noWait returns a context that is already done. A cache read with it
+// answers at once from a synced informer and fails at once, instead of
+// waiting, when the informer has not synced.
+func noWait() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
 }

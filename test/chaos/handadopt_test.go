@@ -16,8 +16,10 @@ import (
 // id's annotation): the operator marks such an object, refuses to delete
 // it without the id (ExternalIDUnknown) and cannot create it again
 // (Rejected). Here the person looks the id up at AppHarbor, by email, and
-// records it. Only marked objects are touched, so an unmarked object that
-// is stuck still fails the run; each adoption is counted in the figures.
+// records it, or, for a delete whose lost request never reached AppHarbor
+// (nobody holds the email), releases the object with Orphan. Only marked
+// objects are touched, so an unmarked object that is stuck still fails
+// the run; each action is counted in the figures.
 func (r *rig) adoptLostCreates(ctx context.Context) []string {
 	list := &collabv1alpha1.CollaboratorList{}
 	if err := r.cl.List(ctx, list, client.InNamespace(ns)); err != nil {
@@ -35,17 +37,26 @@ func (r *rig) adoptLostCreates(ctx context.Context) []string {
 			(stalled.Reason != collabv1alpha1.ReasonRejected && stalled.Reason != collabv1alpha1.ReasonExternalIDUnknown) {
 			continue
 		}
-		held, ok := r.ah.CollaboratorByEmail(c.Spec.AppHarbor.Application, c.Spec.AppHarbor.Email)
-		if !ok {
-			continue
-		}
 		base := c.DeepCopy()
-		metav1.SetMetaDataAnnotation(&c.ObjectMeta, collabv1alpha1.ExternalIDAnnotation, held.ID)
-		if err := r.cl.Patch(ctx, c, client.MergeFrom(base)); err != nil {
-			out = append(out, fmt.Sprintf("%s: recording the id %s by hand: %v", c.Name, held.ID, err))
+		held, ok := r.ah.CollaboratorByEmail(c.Spec.AppHarbor.Application, c.Spec.AppHarbor.Email)
+		action := stalled.Reason + ": id recorded"
+		switch {
+		case ok:
+			metav1.SetMetaDataAnnotation(&c.ObjectMeta, collabv1alpha1.ExternalIDAnnotation, held.ID)
+		case c.DeletionTimestamp != nil:
+			// The lost request never reached AppHarbor: nobody to
+			// remove, which the person checks and then releases the
+			// object, as the status says.
+			c.Spec.DeletionPolicy = collabv1alpha1.DeletionOrphan
+			action = stalled.Reason + ": nobody at AppHarbor, Orphan"
+		default:
 			continue
 		}
-		r.handAdopted[c.Name] = stalled.Reason
+		if err := r.cl.Patch(ctx, c, client.MergeFrom(base)); err != nil {
+			out = append(out, fmt.Sprintf("%s: acting on the lost create by hand: %v", c.Name, err))
+			continue
+		}
+		r.handAdopted[c.Name] = action
 	}
 	return out
 }

@@ -48,7 +48,9 @@ func TestLazyFields(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var out bytes.Buffer
 			withs := 0
-			enc := zapcore.NewJSONEncoder(zapcore.EncoderConfig{MessageKey: "msg", LevelKey: "level", EncodeLevel: zapcore.LowercaseLevelEncoder})
+			enc := zapcore.NewJSONEncoder(zapcore.EncoderConfig{
+				MessageKey: "msg", LevelKey: "level", EncodeLevel: zapcore.LowercaseLevelEncoder,
+			})
 			base := countingCore{zapcore.NewCore(enc, zapcore.AddSync(&out), zapcore.InfoLevel), &withs}
 			l := uberzap.New(base, lazyFields()).With(uberzap.String("a", "1")).With(uberzap.String("b", "2"))
 			tc.log(l)

@@ -231,8 +231,8 @@ func (r *Recorder) patchSeries(ctx context.Context, s series) error {
 // transient reports errors worth another try: not the API server's
 // definite answers.
 func transient(err error) bool {
-	return !(apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) || apierrors.IsInvalid(err) ||
-		apierrors.IsForbidden(err) || apierrors.IsBadRequest(err) || apierrors.IsUnauthorized(err))
+	return !apierrors.IsAlreadyExists(err) && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) &&
+		!apierrors.IsForbidden(err) && !apierrors.IsBadRequest(err) && !apierrors.IsUnauthorized(err)
 }
 
 // isomorphicKey identifies Events that client-go would merge into one

@@ -60,7 +60,8 @@ func newRig(ctx context.Context, t *testing.T, seed uint64) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{stack: stack, qc: qcsim.New(), ah: ahsim.New(), wti: wtisim.New(), urls: map[string]string{}, handAdopted: map[string]string{}}
+	r := &rig{stack: stack, qc: qcsim.New(), ah: ahsim.New(), wti: wtisim.New(),
+		urls: map[string]string{}, handAdopted: map[string]string{}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			r.sup.dumpLogs(t)

@@ -340,22 +340,35 @@ func (r *CollaboratorReconciler) recordExternalID(ctx context.Context, c *collab
 	if id == "" || c.Annotations[collabv1alpha1.ExternalIDAnnotation] == id {
 		return nil
 	}
-	// The patch is sent from a copy, and only its metadata is taken back:
-	// the API server's answer carries the status as stored, which would
-	// throw away what this pass learnt from the provider (and cost one
-	// more status write later to put it back).
-	base := c.DeepCopy()
-	patched := c.DeepCopy()
-	metav1.SetMetaDataAnnotation(&patched.ObjectMeta, collabv1alpha1.ExternalIDAnnotation, id)
-	// The id is known: no create is in doubt any more.
-	delete(patched.Annotations, collabv1alpha1.PendingCreateAnnotation)
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CriticalWriteTimeout)
-	defer cancel()
 	// Noted before the write: its watch event may arrive before its answer.
 	r.idsWritten.Store(c.UID, id)
-	if err := r.Client.Patch(wctx, patched, client.MergeFrom(base)); err != nil {
+	err := r.patchMetadata(ctx, c, client.MergeFrom(c), func(m *metav1.ObjectMeta) {
+		metav1.SetMetaDataAnnotation(m, collabv1alpha1.ExternalIDAnnotation, id)
+		// The id is known: no create is in doubt any more.
+		delete(m.Annotations, collabv1alpha1.PendingCreateAnnotation)
+	})
+	if err != nil {
 		r.idsWritten.Delete(c.UID)
 		return fmt.Errorf("recording external id %q: %w", id, err)
+	}
+	return nil
+}
+
+// patchMetadata applies change to c's metadata at the API server with
+// patch (computed against c as it is now), and is not cut short by the
+// pass's cancellation: it records what the provider already did. The
+// patch is sent from a copy, and only its metadata is taken back: the API
+// server's answer carries the status as stored, which would throw away
+// what this pass learnt from the provider (and cost one more status write
+// later to put it back).
+func (r *CollaboratorReconciler) patchMetadata(ctx context.Context, c *collabv1alpha1.Collaborator,
+	patch client.Patch, change func(*metav1.ObjectMeta)) error {
+	patched := c.DeepCopy()
+	change(&patched.ObjectMeta)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CriticalWriteTimeout)
+	defer cancel()
+	if err := r.Client.Patch(wctx, patched, patch); err != nil {
+		return err
 	}
 	c.ObjectMeta = patched.ObjectMeta
 	return nil

@@ -54,24 +54,20 @@ func refusedOutright(err error) bool {
 	}
 }
 
-// setPendingCreate adds or removes the pending-create mark. Like
-// recordExternalID it patches a copy and takes back only the metadata,
-// and it is not cut short by the pass's cancellation: the create it
-// guards must not start unless the mark is stored.
+// setPendingCreate adds or removes the pending-create mark (see
+// patchMetadata): the create it guards must not start unless the mark is
+// stored.
 func (r *CollaboratorReconciler) setPendingCreate(ctx context.Context, c *collabv1alpha1.Collaborator, on bool) error {
-	base := c.DeepCopy()
-	patched := c.DeepCopy()
-	if on {
-		metav1.SetMetaDataAnnotation(&patched.ObjectMeta, collabv1alpha1.PendingCreateAnnotation, time.Now().UTC().Format(time.RFC3339))
-	} else {
-		delete(patched.Annotations, collabv1alpha1.PendingCreateAnnotation)
-	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CriticalWriteTimeout)
-	defer cancel()
-	if err := r.Client.Patch(wctx, patched, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+	err := r.patchMetadata(ctx, c, client.MergeFromWithOptions(c, client.MergeFromWithOptimisticLock{}), func(m *metav1.ObjectMeta) {
+		if on {
+			metav1.SetMetaDataAnnotation(m, collabv1alpha1.PendingCreateAnnotation, time.Now().UTC().Format(time.RFC3339))
+		} else {
+			delete(m.Annotations, collabv1alpha1.PendingCreateAnnotation)
+		}
+	})
+	if err != nil {
 		return fmt.Errorf("recording that a create is pending: %w", err)
 	}
-	c.ObjectMeta = patched.ObjectMeta
 	return nil
 }
 

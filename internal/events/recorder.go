@@ -66,7 +66,7 @@ type Recorder struct {
 	instance   string
 	// queues holds the Events waiting for each writer. Identical Events
 	// go to the same writer, in order, so a series counts up.
-	queues [writers]chan *eventsv1.Event
+	queues [writers]chan queuedEvent
 	now    func() time.Time
 
 	// mu guards the series in recent, which the writers update.
@@ -75,6 +75,12 @@ type Recorder struct {
 }
 
 var _ clientevents.EventRecorder = &Recorder{}
+
+// queuedEvent is an Event waiting to be written, with its isomorphic key.
+type queuedEvent struct {
+	ev  *eventsv1.Event
+	key [sha256.Size]byte
+}
 
 // series is what is remembered of a written Event.
 type series struct {
@@ -96,7 +102,7 @@ func NewRecorder(c client.Client, scheme *runtime.Scheme, controller string) *Re
 		recent:     lru.New(recentEvents),
 	}
 	for i := range r.queues {
-		r.queues[i] = make(chan *eventsv1.Event, queued/writers)
+		r.queues[i] = make(chan queuedEvent, queued/writers)
 	}
 	return r
 }
@@ -134,7 +140,7 @@ func (r *Recorder) Eventf(regarding, related runtime.Object, eventtype, reason, 
 	}
 	key := isomorphicKey(ev)
 	select {
-	case r.queues[int(key[0])%writers] <- ev:
+	case r.queues[int(key[0])%writers] <- queuedEvent{ev: ev, key: key}:
 	default:
 		logf.Log.WithName("events").V(1).Info("Dropped an Event: too many waiting to be written",
 			"reason", reason, "regarding", ref.Namespace+"/"+ref.Name)
@@ -151,7 +157,7 @@ func (r *Recorder) Start(ctx context.Context) error {
 				case <-ctx.Done():
 					return
 				case ev := <-queue:
-					r.write(ctx, ev)
+					r.write(ctx, ev.ev, ev.key)
 				}
 			}
 		})
@@ -167,9 +173,8 @@ func (r *Recorder) NeedLeaderElection() bool { return false }
 
 // write creates ev, or counts it in the series of an identical Event
 // written within seriesWindow.
-func (r *Recorder) write(ctx context.Context, ev *eventsv1.Event) {
+func (r *Recorder) write(ctx context.Context, ev *eventsv1.Event, key [sha256.Size]byte) {
 	log := logf.FromContext(ctx).WithName("events")
-	key := isomorphicKey(ev)
 	now := ev.EventTime.Time
 	if s, ok := r.repeat(key, now); ok {
 		err := r.patchSeries(ctx, s)

@@ -20,7 +20,7 @@ import (
 // nobody and report success: the mark stays until an id is recorded, and
 // deleteBlockedByUnknownID stops the delete while it does.
 func (r *CollaboratorReconciler) create(ctx context.Context, c *collabv1alpha1.Collaborator, pcl provider.Client) (provider.Creation, error) {
-	_, answerOnly := pcl.(provider.AnswerNamesCreate)
+	answerOnly := pcl.Capabilities().CreateAnswerIsTheOnlyID
 	if !answerOnly || c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "" {
 		return pcl.Create(ctx, c)
 	}

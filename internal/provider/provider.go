@@ -53,10 +53,13 @@ type Creation struct {
 // change the spec. They read the provider's id from the
 // collab.dev/external-id annotation when it is set.
 //
-// A provider without a read or create API (WebTranslateIt) returns an error
-// that wraps ErrUnsupported from Observe, Create and Update instead of
-// pretending the collaborator exists.
+// What else a provider can do is declared by Capabilities; the reconcilers
+// call Observe, Create and Update only when it says the provider can. (A
+// client asked anyway returns an error wrapping ErrUnsupported rather than
+// pretending the collaborator exists.)
 type Client interface {
+	// Capabilities declares what the provider's API can do.
+	Capabilities() Capabilities
 	// Observe reports whether the collaborator exists and is up to date.
 	Observe(ctx context.Context, c *collabv1alpha1.Collaborator) (Observation, error)
 	// Create adds the collaborator as the spec says.
@@ -65,16 +68,6 @@ type Client interface {
 	Update(ctx context.Context, c *collabv1alpha1.Collaborator) error
 	// Delete removes the collaborator; one that is already gone is success.
 	Delete(ctx context.Context, c *collabv1alpha1.Collaborator) error
-}
-
-// AnswerNamesCreate is implemented by clients of providers that name a new
-// collaborator only in the answer to its create (AppHarbor's Location
-// header): nothing can be read later to learn the id if that answer is
-// lost. The reconciler then marks the object before each create (see
-// collabv1alpha1.PendingCreateAnnotation).
-type AnswerNamesCreate interface {
-	// CreateAnswerIsTheOnlyID marks the capability; it has no effect.
-	CreateAnswerIsTheOnlyID()
 }
 
 // Credentials are the data of a ProviderConfig's Secret, by key.

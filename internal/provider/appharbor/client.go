@@ -47,8 +47,20 @@ type Client struct {
 	maxAge time.Duration
 }
 
-var _ provider.Client = (*Client)(nil)
-var _ provider.AnswerNamesCreate = (*Client)(nil)
+var (
+	_ provider.Client = (*Client)(nil)
+	_ provider.Lister = (*Client)(nil)
+)
+
+// Capabilities: AppHarbor reads, creates, updates and lists. A 404 to a
+// delete is confirmed by a fresh list. Its list does not say which member
+// the token belongs to, and a new collaborator's id is told only in the
+// create answer's Location header (the list has no emails to find the
+// person by).
+func (c *Client) Capabilities() provider.Capabilities {
+	return provider.Capabilities{Read: true, Create: true, Update: true, ListMembers: true,
+		ConfirmDeleteByRead: true, CreateAnswerIsTheOnlyID: true}
+}
 
 func (c *Client) key(slug string) string {
 	return c.api.BaseURL() + "\x00" + c.credentialsID + "\x00" + slug
@@ -181,11 +193,6 @@ func (c *Client) Create(ctx context.Context, col *collabv1alpha1.Collaborator) (
 	col.Status.AppHarbor = &collabv1alpha1.AppHarborObservation{ID: id, Role: wantRole(s), URL: loc}
 	return provider.Creation{ExternalID: id}, nil
 }
-
-// CreateAnswerIsTheOnlyID implements provider.AnswerNamesCreate: the id is
-// told only in the create answer's Location header, and the list has no
-// emails to find the person by.
-func (c *Client) CreateAnswerIsTheOnlyID() {}
 
 // Update sets the role; a collaborator that is gone is ClassNotFound.
 func (c *Client) Update(ctx context.Context, col *collabv1alpha1.Collaborator) error {

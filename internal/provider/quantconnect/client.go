@@ -97,6 +97,17 @@ func spec(col *collabv1alpha1.Collaborator, op string) (*collabv1alpha1.QuantCon
 	return col.Spec.QuantConnect, nil
 }
 
+var _ provider.Client = (*Client)(nil)
+
+// Capabilities: QuantConnect reads, creates, updates, lists, checks
+// credentials (POST /authenticate) and names the credentials' own account
+// in its list. Its "not a collaborator" refusal of a delete is confirmed by
+// a fresh read.
+func (c *Client) Capabilities() provider.Capabilities {
+	return provider.Capabilities{Read: true, Create: true, Update: true, ListMembers: true,
+		NamesOwnAccount: true, CheckCredentials: true, ConfirmDeleteByRead: true}
+}
+
 // Observe reads the project's list (shared with other Observes of the same
 // project) and finds the user in it.
 //

@@ -1,9 +1,9 @@
 // Package webtranslateit removes people from a WebTranslateIt organization.
 // The API documents one endpoint,
 // DELETE /api/organizations/:organization_token/collaborations?email=...,
-// so Observe, Create and Update return errors wrapping
-// provider.ErrUnsupported, and the reconciler reports such Collaborators as
-// DeleteOnly.
+// so its Capabilities are empty (Observe, Create and Update return errors
+// wrapping provider.ErrUnsupported), and the reconciler reports such
+// Collaborators as DeleteOnly.
 //
 // The organization token is part of the URL path. Go's transport errors
 // print the whole URL, so every error here is rebuilt from scrubbed parts.
@@ -243,6 +243,10 @@ type Client struct {
 }
 
 var _ provider.Client = (*Client)(nil)
+
+// Capabilities: WebTranslateIt documents only a delete, and nothing to
+// read it back with.
+func (c *Client) Capabilities() provider.Capabilities { return provider.Capabilities{} }
 
 // API returns the raw API client.
 func (c *Client) API() *APIClient { return c.api }

@@ -102,14 +102,18 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration.
 
 ##@ Build
 
+# The manager is the package ./cmd, not the file cmd/main.go: main uses
+# functions from the package's other files (gc.go, logging.go), which
+# `go build cmd/main.go` would leave out. test/build runs this recipe.
+
 .PHONY: build
 build: manifests generate fmt vet ## Build the manager and the kubectl plugin (bin/manager, bin/kubectl-collab).
-	go build -o bin/manager cmd/main.go
+	go build -o bin/manager ./cmd
 	go build -o bin/kubectl-collab ./cmd/kubectl-collab
 
 .PHONY: run
 run: manifests generate fmt vet ## Run a controller from your host against the cluster of the current kubeconfig.
-	go run ./cmd/main.go
+	go run ./cmd
 
 # MANAGER_BUILD builds the manager as it ships in the image: statically
 # linked (the image has no libc), without local paths or symbol tables. The

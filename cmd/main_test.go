@@ -1,60 +1,199 @@
 package main
 
 import (
-	"os"
-	"runtime/debug"
+	"flag"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/collab-dev/collaborator-operator/internal/controller"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/collab-dev/collaborator-operator/internal/manager"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
 )
 
-// The manager waits at shutdown long enough for a provider call that has
-// started and the external-id write after it, whatever --provider-timeout
-// says, so a pod stop never loses an AppHarbor id.
-func TestShutdownBudget(t *testing.T) {
-	for _, providerTimeout := range []time.Duration{time.Second, 30 * time.Second, 5 * time.Minute} {
-		if got, least := shutdownBudget(providerTimeout), providerTimeout+controller.CriticalWriteTimeout; got <= least {
-			t.Errorf("shutdownBudget(%s) = %s; want more than %s", providerTimeout, got, least)
-		}
+// parseFlags binds the manager's flags to a new flag set and parses args.
+func parseFlags(t *testing.T, args ...string) *flags {
+	t.Helper()
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	var f flags
+	f.bind(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("parsing %q: %v", args, err)
 	}
-	if got := shutdownBudget(30 * time.Second); got != time.Minute {
-		t.Errorf("default shutdown budget %s; the Deployment's terminationGracePeriodSeconds (75) is sized for 60s", got)
+	return &f
+}
+
+// allowList parses an --allowed-provider-urls value the test knows is valid.
+func allowList(t *testing.T, list string) *provider.URLAllowList {
+	t.Helper()
+	a, err := provider.ParseURLAllowList(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// The flags' names and defaults are the manager's interface: the
+// Deployment, the Helm chart and the docs use them.
+func TestFlagDefaults(t *testing.T) {
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	new(flags).bind(fs)
+	got := map[string]string{}
+	fs.VisitAll(func(fl *flag.Flag) {
+		got[fl.Name] = fl.DefValue
+		if fl.Usage == "" {
+			t.Errorf("--%s has no help text", fl.Name)
+		}
+	})
+	want := map[string]string{
+		"metrics-bind-address":      "0",
+		"health-probe-bind-address": ":8081",
+		"pprof-bind-address":        "0",
+		"leader-elect":              "false",
+		"metrics-secure":            "true",
+		"leader-election-namespace": "",
+		"watch-namespaces":          "",
+		"metrics-cert-path":         "",
+		"metrics-cert-name":         "tls.crt",
+		"metrics-cert-key":          "tls.key",
+		"enable-http2":              "false",
+		"max-concurrent-reconciles": "16",
+		"allowed-provider-urls":     provider.DefaultAllowedURLs,
+		"provider-timeout":          "30s",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("flags and defaults (-want +got):\n%s", diff)
 	}
 }
 
-// The manager collects garbage at GOGC=50 unless GOGC says otherwise.
-func TestGCPercent(t *testing.T) {
+// options parses each flag once into the manager's Options, and refuses
+// nonsense with an error that names every wrong flag.
+func TestFlagsOptions(t *testing.T) {
+	defaults := manager.Options{
+		MetricsAddr:     "0",
+		SecureMetrics:   true,
+		MetricsCertName: "tls.crt",
+		MetricsCertKey:  "tls.key",
+		ProbeAddr:       ":8081",
+		PprofAddr:       "0",
+
+		MaxConcurrentReconciles: 16,
+		ProviderTimeout:         30 * time.Second,
+		AllowedURLs:             allowList(t, provider.DefaultAllowedURLs),
+	}
+	with := func(change func(*manager.Options)) manager.Options {
+		o := defaults
+		change(&o)
+		return o
+	}
 	tests := map[string]struct {
-		gogc        string
-		set         bool
-		wantApplied bool
+		args []string
+		want manager.Options
+		// wantErrs are the beginnings of the error's lines, one per
+		// wrong flag.
+		wantErrs []string
 	}{
-		"unset":    {wantApplied: true},
-		"empty":    {gogc: "", set: true, wantApplied: true},
-		"GOGC=100": {gogc: "100", set: true},
-		"GOGC=off": {gogc: "off", set: true},
+		"defaults": {want: defaults},
+		"every flag": {
+			args: []string{
+				"--metrics-bind-address=:8443", "--metrics-secure=false", "--metrics-cert-path=/certs",
+				"--metrics-cert-name=c.pem", "--metrics-cert-key=k.pem", "--enable-http2",
+				"--health-probe-bind-address=:9090", "--pprof-bind-address=127.0.0.1:6060",
+				"--leader-elect", "--leader-election-namespace=ops", "--watch-namespaces=team-a",
+				"--max-concurrent-reconciles=4", "--provider-timeout=5s",
+				"--allowed-provider-urls=https://provider.example/api",
+			},
+			want: manager.Options{
+				MetricsAddr:             ":8443",
+				MetricsCertPath:         "/certs",
+				MetricsCertName:         "c.pem",
+				MetricsCertKey:          "k.pem",
+				EnableHTTP2:             true,
+				ProbeAddr:               ":9090",
+				PprofAddr:               "127.0.0.1:6060",
+				LeaderElection:          true,
+				LeaderElectionNamespace: "ops",
+				WatchNamespaces:         []string{"team-a"},
+				MaxConcurrentReconciles: 4,
+				ProviderTimeout:         5 * time.Second,
+				AllowedURLs:             allowList(t, "https://provider.example/api"),
+			},
+		},
+		"namespaces without blanks and duplicates": {
+			args: []string{"--watch-namespaces= team-a , ,team-b,team-a,"},
+			want: with(func(o *manager.Options) { o.WatchNamespaces = []string{"team-a", "team-b"} }),
+		},
+		"only blanks: all namespaces": {
+			args: []string{"--watch-namespaces= , "},
+			want: defaults,
+		},
+		"no concurrency": {
+			args:     []string{"--max-concurrent-reconciles=0"},
+			wantErrs: []string{"--max-concurrent-reconciles must be at least 1, not 0"},
+		},
+		"unparsable provider URL allow-list": {
+			args:     []string{"--allowed-provider-urls=appharbor.com"},
+			wantErrs: []string{`--allowed-provider-urls: allowed provider URL "appharbor.com"`},
+		},
+		"empty provider URL allow-list": {
+			args:     []string{"--allowed-provider-urls=,"},
+			wantErrs: []string{"--allowed-provider-urls: "},
+		},
+		"zero provider timeout": {
+			args:     []string{"--provider-timeout=0s"},
+			wantErrs: []string{"--provider-timeout must be a positive duration such as 30s, not 0s"},
+		},
+		"negative provider timeout": {
+			args:     []string{"--provider-timeout=-1s"},
+			wantErrs: []string{"--provider-timeout must be a positive duration such as 30s, not -1s"},
+		},
+		"bad namespace": {
+			args:     []string{"--watch-namespaces=team-a,Team_B"},
+			wantErrs: []string{`--watch-namespaces: "Team_B" is not a namespace name: `},
+		},
+		"no probe address": {
+			args:     []string{"--health-probe-bind-address="},
+			wantErrs: []string{"--health-probe-bind-address must not be empty"},
+		},
+		"every error at once": {
+			args: []string{
+				"--max-concurrent-reconciles=-1", "--allowed-provider-urls=ftp://x", "--provider-timeout=0s",
+				"--watch-namespaces=a_b,C", "--health-probe-bind-address=",
+			},
+			wantErrs: []string{
+				"--max-concurrent-reconciles must be at least 1",
+				"--allowed-provider-urls: ",
+				"--provider-timeout must be a positive duration",
+				`--watch-namespaces: "a_b"`,
+				`--watch-namespaces: "C"`,
+				"--health-probe-bind-address must not be empty",
+			},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			t.Setenv("GOGC", tc.gogc) // restores the variable afterwards
-			if !tc.set {
-				if err := os.Unsetenv("GOGC"); err != nil {
-					t.Fatal(err)
+			got, err := parseFlags(t, tc.args...).options()
+			if tc.wantErrs != nil {
+				if err == nil {
+					t.Fatalf("options() accepted %q: %+v", tc.args, got)
 				}
+				lines := strings.Split(err.Error(), "\n")
+				if len(lines) != len(tc.wantErrs) {
+					t.Fatalf("error has %d lines; want %d:\n%v", len(lines), len(tc.wantErrs), err)
+				}
+				for i, want := range tc.wantErrs {
+					if !strings.HasPrefix(lines[i], want) {
+						t.Errorf("error line %d: %q; want it to begin with %q", i, lines[i], want)
+					}
+				}
+				return
 			}
-			before := debug.SetGCPercent(100)
-			t.Cleanup(func() { debug.SetGCPercent(before) })
-			applied := setGCPercent()
-			if applied != tc.wantApplied {
-				t.Errorf("setGCPercent() = %v; want %v", applied, tc.wantApplied)
+			if err != nil {
+				t.Fatalf("options(): %v", err)
 			}
-			want := 100
-			if tc.wantApplied {
-				want = defaultGCPercent
-			}
-			if got := debug.SetGCPercent(100); got != want {
-				t.Errorf("GC percent %d; want %d", got, want)
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(provider.URLAllowList{})); diff != "" {
+				t.Errorf("options (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -76,6 +76,11 @@ func (s *CollaboratorSpec) ProviderName() string {
 	return ""
 }
 
+// ExpiredAt reports whether spec.expiresAt has passed at t.
+func (s *CollaboratorSpec) ExpiredAt(t time.Time) bool {
+	return s.ExpiresAt != nil && !t.Before(s.ExpiresAt.Time)
+}
+
 // Endpoint is where a ProviderConfig points: the provider, its base URL and
 // the Secret with its credentials.
 type Endpoint struct {

@@ -18,13 +18,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/collab-dev/collaborator-operator/internal/devstack"
+	"github.com/collab-dev/collaborator-operator/test/devstack"
 )
 
 // options are the demo's command-line settings.
@@ -176,7 +177,7 @@ func run(o options) int {
 	_, _ = fmt.Fprintf(out, `
 The stack keeps running. In another terminal:
 
-  export KUBECONFIG=%s
+  export KUBECONFIG=%s%s
   kubectl get collab -w                                   # watch
   kubectl patch collab bob --type merge -p '{"spec":{"appHarbor":{"role":"administrator"}}}'
   kubectl delete collab mia                               # removes Mia at the QuantConnect simulator
@@ -185,7 +186,7 @@ The stack keeps running. In another terminal:
 Logs: %s
       %s
 Press Ctrl-C to stop everything.
-`, stack.Kubeconfig, mgr.LogPath, sim.LogPath)
+`, stack.Kubeconfig, kubectlOnPath(stack), mgr.LogPath, sim.LogPath)
 	<-ctx.Done()
 	// A second Ctrl-C during shutdown now ends the demo at once; the
 	// children still get SIGTERM from Linux when it goes.
@@ -194,6 +195,27 @@ Press Ctrl-C to stop everything.
 		return fail(cause)
 	}
 	return 0
+}
+
+// kubectlOnPath returns a line that puts the demo's kubectl first on PATH,
+// or "" when `kubectl` already is that one. The demo uses the kubectl that
+// hack/setup-envtest.sh provisioned beside kube-apiserver when there is
+// one, so that a person gets the same kubectl, with the API server's
+// version, and one at all on a machine without kubectl installed.
+func kubectlOnPath(stack *devstack.Stack) string {
+	k, err := stack.KubectlPath()
+	if err != nil || !strings.ContainsRune(k, filepath.Separator) {
+		// No kubectl, or $KUBECTL names one that the shell finds on PATH.
+		return ""
+	}
+	if onPath, err := exec.LookPath("kubectl"); err == nil && onPath == k {
+		return ""
+	}
+	if filepath.Base(k) != "kubectl" {
+		// $KUBECTL names a binary by another name; PATH cannot help.
+		return "\n  alias kubectl=" + k
+	}
+	return "\n  export PATH=" + filepath.Dir(k) + ":$PATH"
 }
 
 func fail(err error) int {

@@ -125,7 +125,7 @@ func TestAppHarborAdoptsByAnnotation(t *testing.T) {
 	if c.Status.AppHarbor == nil || c.Status.AppHarbor.ID != id {
 		t.Errorf("status.appHarbor = %+v, want id %s", c.Status.AppHarbor, id)
 	}
-	f.waitEvents("carol", eventAdopted, eventUpdated)
+	f.waitEvents("carol", "Adopted", "Updated")
 }
 
 // AppHarbor cannot find a collaborator by email, so a manager stopped in

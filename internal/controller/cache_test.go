@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/cachetuning"
+	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
 )
 
 // The manager's cache holds Secrets by metadata only, and without their
@@ -26,7 +28,7 @@ func TestCacheHoldsNoSecretData(t *testing.T) {
 	c, err := cache.New(testCfg, cache.Options{
 		Scheme:            testScheme,
 		DefaultNamespaces: map[string]cache.Config{ns: {}},
-		DefaultTransform:  StripCachedObject(),
+		DefaultTransform:  cachetuning.Transform(),
 	})
 	must(t, err)
 	go func() { _ = c.Start(ctx) }()
@@ -46,7 +48,7 @@ func TestCacheHoldsNoSecretData(t *testing.T) {
 		_ = k8s.Update(context.Background(), secret)
 	})
 
-	cached := secretMeta()
+	cached := connector.SecretMetadata()
 	eventually(t, 10*time.Second, func() error {
 		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "creds"}, cached); err != nil {
 			return fmt.Errorf("not cached yet: %w", err)
@@ -87,7 +89,7 @@ func TestLastAppliedIsNotCachedButKept(t *testing.T) {
 		t.Errorf("last-applied-configuration at the API server = %q, want it kept", got)
 	}
 
-	got, err := StripCachedObject()(c.DeepCopy())
+	got, err := cachetuning.Transform()(c.DeepCopy())
 	must(t, err)
 	want := map[string]string{collabv1alpha1.ExternalIDAnnotation: c.Annotations[collabv1alpha1.ExternalIDAnnotation]}
 	if diff := cmp.Diff(want, got.(*collabv1alpha1.Collaborator).Annotations); diff != "" {

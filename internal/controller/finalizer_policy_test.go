@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
-	"github.com/collab-dev/collaborator-operator/internal/devstack"
+	"github.com/collab-dev/collaborator-operator/test/devstack"
 	"github.com/collab-dev/collaborator-operator/test/testenv"
 )
 

@@ -83,7 +83,7 @@ func TestExpiry(t *testing.T) {
 			if err := containsAll(condMessage(c, collabv1alpha1.ConditionReady), c.Spec.ExpiresAt.UTC().Format(time.RFC3339), "removed"); err != nil {
 				t.Error(err)
 			}
-			f.waitEvents("mia", eventExpired)
+			f.waitEvents("mia", "Expired")
 			if c.Status.ExpiresAt == nil || !c.Status.ExpiresAt.Equal(c.Spec.ExpiresAt) {
 				t.Errorf("status.expiresAt %v does not mirror the spec", c.Status.ExpiresAt)
 			}

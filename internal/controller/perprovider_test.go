@@ -101,7 +101,7 @@ func TestOrphanPerProvider(t *testing.T) {
 			if n := pc.deletes(f); n != 0 {
 				t.Errorf("%d delete requests with Orphan, want 0", n)
 			}
-			f.waitEvents(c.Name, eventOrphaned)
+			f.waitEvents(c.Name, "Orphaned")
 		})
 	}
 }

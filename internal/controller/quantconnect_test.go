@@ -93,7 +93,7 @@ func TestQuantConnectLifecycle(t *testing.T) {
 	if n := qcRequests(f, "/projects/collaboration/delete"); n == 0 {
 		t.Error("no delete request reached the provider")
 	}
-	f.waitEvents("mia", eventCreated, eventUpdated, eventDeleted)
+	f.waitEvents("mia", "Created", "Updated", "Deleted")
 }
 
 // A collaborator that already exists at the provider is adopted and
@@ -115,7 +115,7 @@ func TestQuantConnectAdoptsExisting(t *testing.T) {
 	if c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "200003" {
 		t.Errorf("external-id annotation = %q, want 200003", c.Annotations[collabv1alpha1.ExternalIDAnnotation])
 	}
-	f.waitEvents("noah", eventAdopted, eventUpdated)
+	f.waitEvents("noah", "Adopted", "Updated")
 }
 
 // An unknown user is Rejected, Stalled, and not retried hot.
@@ -139,7 +139,7 @@ func TestRejectedIsNotRetriedHot(t *testing.T) {
 	})
 
 	// A spec change retries at once.
-	f.waitEvents("ghost", eventFailed)
+	f.waitEvents("ghost", "SyncFailed")
 	f.update(c, func() { c.Spec.QuantConnect.Write = true })
 	eventually(t, 10*time.Second, func() error {
 		if n := qcRequests(f, "/projects/collaboration/create"); n == before {

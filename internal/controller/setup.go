@@ -1,3 +1,10 @@
+// Package controller wires the operator's reconcilers into a manager. Each
+// reconciler lives in its own package, one per concern (collaborator,
+// providerconfig, accesspolicy, inuse); what they share is in engine
+// (conditions, retries, status writes, failure reports), connector (the
+// one credential cache) and usage (which objects use which credentials).
+// The envtest suite in this package runs them all together against a real
+// API server.
 package controller
 
 import (
@@ -9,8 +16,20 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/collab-dev/collaborator-operator/internal/controller/accesspolicy"
+	"github.com/collab-dev/collaborator-operator/internal/controller/collaborator"
+	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
+	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
+	"github.com/collab-dev/collaborator-operator/internal/controller/inuse"
+	"github.com/collab-dev/collaborator-operator/internal/controller/providerconfig"
+	"github.com/collab-dev/collaborator-operator/internal/controller/usage"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 )
+
+// CriticalWriteTimeout bounds writes that must finish even while the
+// manager stops (the external id after a create); the manager's graceful
+// shutdown timeout must exceed the provider timeout plus this.
+const CriticalWriteTimeout = collaborator.CriticalWriteTimeout
 
 // Config is what the reconcilers need from the manager's wiring. Setup
 // builds the one connector from it, so every reconciler shares one
@@ -29,36 +48,39 @@ type Config struct {
 	// (uncached). Tests wrap it to count reads.
 	SecretReader client.Reader
 	// SlowRetry, RetryBase and RetryMax tune retries; zero means the
-	// defaults (DefaultSlowRetry, DefaultRetryBase, DefaultRetryMax).
+	// engine's defaults.
 	SlowRetry, RetryBase, RetryMax time.Duration
 }
 
-// Setup registers the field indexes and every reconciler with mgr.
+// Setup registers the field indexes and every reconciler with mgr, all
+// sharing one connector.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
-	if err := SetupIndexes(ctx, mgr); err != nil {
+	if err := usage.SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
 	secrets := cfg.SecretReader
 	if secrets == nil {
 		secrets = mgr.GetAPIReader()
 	}
-	opts := Options{
+	conns := connector.New(connector.Options{
 		Client: mgr.GetClient(), SecretReader: secrets, SecretMetadata: mgr.GetCache(),
 		Providers: cfg.Providers, AllowedURLs: cfg.AllowedURLs,
-		SlowRetry: cfg.SlowRetry, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax,
-	}
-	if err := (&CollaboratorReconciler{
-		Options: opts, Recorder: cfg.Recorder, MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
+	})
+	retry := engine.RetrySettings{Slow: cfg.SlowRetry, Base: cfg.RetryBase, Max: cfg.RetryMax}
+	cl := mgr.GetClient()
+	if err := (&collaborator.Reconciler{
+		Client: cl, Connector: conns, Recorder: cfg.Recorder, Retry: retry,
+		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Collaborator controller: %w", err)
 	}
-	if err := (&ProviderConfigReconciler{Options: opts}).SetupWithManager(mgr); err != nil {
+	if err := (&providerconfig.Reconciler{Client: cl, Connector: conns, Retry: retry}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the ProviderConfig controller: %w", err)
 	}
-	if err := (&SecretReconciler{Client: mgr.GetClient(), SecretMetadata: mgr.GetCache()}).SetupWithManager(mgr); err != nil {
+	if err := (&inuse.SecretReconciler{Client: cl, SecretMetadata: mgr.GetCache()}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Secret controller: %w", err)
 	}
-	if err := (&AccessPolicyReconciler{Options: opts, Recorder: cfg.Recorder}).SetupWithManager(mgr); err != nil {
+	if err := (&accesspolicy.Reconciler{Client: cl, Connector: conns, Recorder: cfg.Recorder, Retry: retry}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the AccessPolicy controller: %w", err)
 	}
 	return nil

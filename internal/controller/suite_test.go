@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/collab-dev/collaborator-operator/internal/cachetuning"
 	"github.com/collab-dev/collaborator-operator/internal/events"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 	"github.com/collab-dev/collaborator-operator/test/testenv"
@@ -102,7 +103,7 @@ func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOpti
 		HealthProbeBindAddress: "0",
 		Cache: cache.Options{
 			DefaultNamespaces: watched,
-			DefaultTransform:  StripCachedObject(),
+			DefaultTransform:  cachetuning.Transform(),
 		},
 		Client:     client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
@@ -111,36 +112,23 @@ func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOpti
 		t.Fatalf("creating manager: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := SetupIndexes(ctx, mgr); err != nil {
-		t.Fatal(err)
-	}
 	slow := o.slowRetry
 	if slow == 0 {
 		slow = time.Minute
 	}
-	secrets := mgr.GetAPIReader()
+	var secrets client.Reader = mgr.GetAPIReader()
 	if o.secretGets != nil {
 		secrets = countingReader{Reader: secrets, gets: o.secretGets}
-	}
-	opts := Options{
-		Client: mgr.GetClient(), SecretReader: secrets, SecretMetadata: mgr.GetCache(), Providers: reg,
-		SlowRetry: slow, RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
-		AllowedURLs: loopbackOnly,
 	}
 	rec := events.NewRecorder(mgr.GetClient(), mgr.GetScheme(), "collaborator-operator")
 	if err := mgr.Add(rec); err != nil {
 		t.Fatal(err)
 	}
-	if err := (&CollaboratorReconciler{Options: opts, Recorder: rec, MaxConcurrentReconciles: 4}).SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	if err := (&ProviderConfigReconciler{Options: opts}).SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	if err := (&SecretReconciler{Client: mgr.GetClient(), SecretMetadata: mgr.GetCache()}).SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	if err := (&AccessPolicyReconciler{Options: opts, Recorder: rec}).SetupWithManager(mgr); err != nil {
+	err = Setup(ctx, mgr, Config{
+		Providers: reg, AllowedURLs: loopbackOnly, Recorder: rec, MaxConcurrentReconciles: 4, SecretReader: secrets,
+		SlowRetry: slow, RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)

@@ -22,7 +22,7 @@ import (
 	"github.com/collab-dev/collaborator-operator/internal/provider/simkit"
 	wtisim "github.com/collab-dev/collaborator-operator/internal/provider/webtranslateit/sim"
 
-	"github.com/collab-dev/collaborator-operator/internal/devstack"
+	"github.com/collab-dev/collaborator-operator/test/devstack"
 	"github.com/collab-dev/collaborator-operator/test/testenv"
 )
 

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/collab-dev/collaborator-operator/internal/devstack"
+	"github.com/collab-dev/collaborator-operator/test/devstack"
 )
 
 // ns is where the samples are applied; a namespace of its own shows they

@@ -26,7 +26,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	cv1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
-	"github.com/collab-dev/collaborator-operator/internal/devstack"
+	"github.com/collab-dev/collaborator-operator/test/devstack"
 )
 
 var (

@@ -20,7 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/collab-dev/collaborator-operator/internal/devstack"
+	"github.com/collab-dev/collaborator-operator/test/devstack"
 )
 
 func TestImage(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/collab-dev/collaborator-operator/internal/devstack"
+	"github.com/collab-dev/collaborator-operator/test/devstack"
 )
 
 // profiler saves the manager's pprof profiles (go tool pprof reads them)

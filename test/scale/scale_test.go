@@ -33,7 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
-	"github.com/collab-dev/collaborator-operator/internal/devstack"
+	"github.com/collab-dev/collaborator-operator/test/devstack"
 	"github.com/collab-dev/collaborator-operator/test/testenv"
 )
 

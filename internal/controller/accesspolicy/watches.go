@@ -1,0 +1,140 @@
+package accesspolicy
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
+	"github.com/collab-dev/collaborator-operator/internal/controller/usage"
+)
+
+// indexPolicyProviderConfigRef indexes AccessPolicies by the ProviderConfig
+// they reference, so a Collaborator's change finds its policies without a
+// list of the namespace.
+const indexPolicyProviderConfigRef = ".spec.providerConfigRef.name"
+
+// SetupWithManager registers the AccessPolicy index, the controller and its
+// watches (SetupIndexes must have run on mgr, for the Collaborators'
+// index). A Collaborator created, deleted, expired or given its id
+// requeues the policies of its project, and ProviderConfig and Secret
+// changes requeue the policies that use them.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.init()
+	err := mgr.GetFieldIndexer().IndexField(context.Background(), &collabv1alpha1.AccessPolicy{}, indexPolicyProviderConfigRef,
+		func(o client.Object) []string {
+			return []string{o.(*collabv1alpha1.AccessPolicy).Spec.ProviderConfigRef.Name}
+		})
+	if err != nil {
+		return fmt.Errorf("indexing AccessPolicies by ProviderConfig: %w", err)
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&collabv1alpha1.AccessPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&collabv1alpha1.Collaborator{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfCollaborator),
+			builder.WithPredicates(declarationChanged())).
+		Watches(&collabv1alpha1.ProviderConfig{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfProviderConfig),
+			builder.WithPredicates(usage.ProviderConfigChanged())).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usage.ThroughProviderConfigs(r.Client, r.policiesOfProviderConfig))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 2, RateLimiter: r.report.Retry.QueueLimiter()}).
+		Named("accesspolicy").
+		Complete(r)
+}
+
+// declarationChanged passes the Collaborator events that can change what a
+// policy counts as declared: creation, deletion (its start and its end),
+// a spec change (expiresAt), the external id arriving, and Ready's reason
+// moving (an expiry happened). Other status writes pass nothing.
+func declarationChanged() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc: func(event.CreateEvent) bool { return true },
+		DeleteFunc: func(event.DeleteEvent) bool { return true },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, okOld := e.ObjectOld.(*collabv1alpha1.Collaborator)
+			n, okNew := e.ObjectNew.(*collabv1alpha1.Collaborator)
+			if !okOld || !okNew {
+				return false
+			}
+			return o.Generation != n.Generation ||
+				!equality.Semantic.DeepEqual(o.DeletionTimestamp, n.DeletionTimestamp) ||
+				o.Annotations[collabv1alpha1.ExternalIDAnnotation] != n.Annotations[collabv1alpha1.ExternalIDAnnotation] ||
+				readyReason(o) != readyReason(n)
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+func readyReason(c *collabv1alpha1.Collaborator) string {
+	if cond := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionReady); cond != nil {
+		return string(cond.Status) + "/" + cond.Reason
+	}
+	return ""
+}
+
+func (r *Reconciler) policiesOfCollaborator(ctx context.Context, o client.Object) []reconcile.Request {
+	c, ok := o.(*collabv1alpha1.Collaborator)
+	if !ok {
+		return nil
+	}
+	list, err := r.policiesUsing(ctx, c.Namespace, c.Spec.ProviderConfigRef.Name)
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "Listing AccessPolicies of a Collaborator failed", "collaborator", c.Name)
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		if covers(&list.Items[i], c) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return reqs
+}
+
+func (r *Reconciler) policiesOfProviderConfig(ctx context.Context, o client.Object) []reconcile.Request {
+	list, err := r.policiesUsing(ctx, o.GetNamespace(), o.GetName())
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "Listing AccessPolicies of a ProviderConfig failed", "providerConfig", o.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}
+
+func (r *Reconciler) policiesUsing(ctx context.Context, namespace, pc string) (*collabv1alpha1.AccessPolicyList, error) {
+	list := &collabv1alpha1.AccessPolicyList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{indexPolicyProviderConfigRef: pc}); err != nil {
+		return nil, fmt.Errorf("listing AccessPolicies of ProviderConfig %s/%s: %w", namespace, pc, err)
+	}
+	return list, nil
+}
+
+// newStatusWriter writes what a pass learned, ignoring a
+// lastSyncTime that alone moved, so that steady-state passes write nothing.
+func newStatusWriter(cl client.Client, p *collabv1alpha1.AccessPolicy) *engine.StatusWriter[*collabv1alpha1.AccessPolicy] {
+	return engine.NewStatusWriter(cl, p,
+		func(dst, src *collabv1alpha1.AccessPolicy) { dst.Status = src.Status },
+		func(o *collabv1alpha1.AccessPolicy) {
+			o.Status.ObservedGeneration = o.Generation
+			o.Status.Provider, o.Status.Target = o.Spec.ProviderName(), targetOf(&o.Spec)
+			o.Status.UnmanagedCount = int32(len(o.Status.Unmanaged)) //nolint:gosec // a member list is far below 2^31
+		},
+		func(next, prev *collabv1alpha1.AccessPolicy) bool {
+			return engine.SameButLastSync(&next.Status, &prev.Status, func(s *collabv1alpha1.AccessPolicyStatus) **metav1.Time { return &s.LastSyncTime })
+		})
+}

@@ -1,0 +1,164 @@
+package collaborator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
+	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
+)
+
+// Event reasons of the access lifecycle.
+const (
+	eventExpired = "Expired"
+	eventDrifted = "Drifted"
+)
+
+// paused reports the collab.dev/paused annotation set to "true".
+func paused(c *collabv1alpha1.Collaborator) bool {
+	return c.Annotations[collabv1alpha1.PausedAnnotation] == "true"
+}
+
+// reconcilePaused makes no provider call at all, for an incident or a
+// migration: Synced=False Paused says so, Ready stays as last observed,
+// and a deletion waits (the finalizer stays) unless it is Orphan, which
+// calls nothing anyway. Removing the annotation resumes at once, through
+// the annotation-change watch.
+func (r *Reconciler) reconcilePaused(ctx context.Context, c *collabv1alpha1.Collaborator, st *engine.StatusWriter[*collabv1alpha1.Collaborator]) (ctrl.Result, error) {
+	if !c.DeletionTimestamp.IsZero() && c.Spec.DeletionPolicy == collabv1alpha1.DeletionOrphan {
+		return r.reconcileDelete(ctx, c, st)
+	}
+	msg := `collab.dev/paused is "true": the operator makes no provider call for this object`
+	if !c.DeletionTimestamp.IsZero() {
+		msg += ", so its deletion waits (set deletionPolicy Orphan to release it without calling the provider)"
+	}
+	msg += "; remove the annotation to resume"
+	engine.SetCondition(&c.Status.Conditions, c.Generation, collabv1alpha1.ConditionSynced, metav1.ConditionFalse, collabv1alpha1.ReasonPaused, msg)
+	return ctrl.Result{}, nil
+}
+
+// freshReadRequested reports a collab.dev/reconcile-requested-at value not
+// handled yet, and returns it.
+func freshReadRequested(c *collabv1alpha1.Collaborator) (string, bool) {
+	v := c.Annotations[collabv1alpha1.ReconcileRequestedAtAnnotation]
+	return v, v != "" && v != c.Status.LastHandledReconcileAt
+}
+
+// expired reports whether spec.expiresAt has passed.
+func expired(c *collabv1alpha1.Collaborator) bool {
+	return c.Spec.ExpiredAt(time.Now())
+}
+
+// untilExpiry caps a requeue at the expiry instant, so access ends on time
+// without polling.
+func untilExpiry(c *collabv1alpha1.Collaborator, res ctrl.Result) ctrl.Result {
+	if c.Spec.ExpiresAt == nil || expired(c) {
+		return res
+	}
+	if d := time.Until(c.Spec.ExpiresAt.Time); res.RequeueAfter == 0 || d < res.RequeueAfter {
+		res.RequeueAfter = d
+	}
+	return res
+}
+
+// reconcileExpired removes the person at the provider exactly as a delete
+// would, keeps the object, and, where the provider can be read, removes
+// them again at every periodic read if someone added them back. The
+// owner of a QuantConnect project is never removed (its delete leaves the
+// owner alone).
+func (r *Reconciler) reconcileExpired(ctx context.Context, c *collabv1alpha1.Collaborator, conn *connector.Connection) (ctrl.Result, error) {
+	at := c.Spec.ExpiresAt.UTC().Format(time.RFC3339)
+	_, target, member, _ := summarize(&c.Spec)
+	obs, err := conn.Client.Observe(ctx, c)
+	readable := !errors.Is(err, provider.ErrUnsupported)
+	if err != nil && readable {
+		return r.fail(ctx, c, "Reading the expired collaborator failed", err, false)
+	}
+	ready := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionReady)
+	alreadyDone := ready != nil && ready.Reason == collabv1alpha1.ReasonExpired && ready.ObservedGeneration == c.Generation
+	removed := false
+	if (readable && obs.Exists) || (!readable && !alreadyDone) {
+		if err := conn.Client.Delete(ctx, c); err != nil && !provider.IsNotFound(err) {
+			return r.fail(ctx, c, "Removing the expired collaborator failed", err, false)
+		}
+		removed = true
+		r.report.Event(c, corev1.EventTypeNormal, eventExpired, "Expire",
+			"Access expired at %s: removed %s from %s at %s", at, member, target, c.Spec.ProviderName())
+	}
+	msg := fmt.Sprintf("Access expired at %s: %s is not a collaborator of %s at %s", at, member, target, c.Spec.ProviderName())
+	if removed {
+		msg = fmt.Sprintf("Access expired at %s: removed %s from %s at %s", at, member, target, c.Spec.ProviderName())
+	} else if alreadyDone {
+		msg = ready.Message
+	}
+	if readable {
+		msg += "; a later re-add is removed again at the next read. Move spec.expiresAt into the future, or remove it, to grant access again"
+	} else {
+		msg += ". Move spec.expiresAt into the future, or remove it, to make the object manage access again"
+	}
+	c.Status.QuantConnect, c.Status.AppHarbor = nil, nil
+	engine.MarkHealthy(&c.Status.Conditions, c.Generation, collabv1alpha1.ReasonExpired, msg,
+		c.Spec.ProviderName()+" answered the removal and the last read")
+	c.Status.LastSyncTime = engine.Now()
+	r.report.Retry.Succeeded(c)
+	if !readable {
+		return ctrl.Result{}, nil
+	}
+	if removed {
+		obs.ObservedAt = time.Now()
+	}
+	return ctrl.Result{RequeueAfter: engine.NextRead(obs.ObservedAt, conn.ProviderConfig.Spec.SyncIntervalOrDefault())}, nil
+}
+
+// reconcileObserve reads and reports, never writes at the provider: Ready
+// when the provider holds what the spec says, else Stalled Drifted with
+// what differs. WebTranslateIt has nothing to read.
+func (r *Reconciler) reconcileObserve(ctx context.Context, c *collabv1alpha1.Collaborator, conn *connector.Connection) (ctrl.Result, error) {
+	name := c.Spec.ProviderName()
+	obs, err := conn.Client.Observe(ctx, c)
+	if errors.Is(err, provider.ErrUnsupported) {
+		engine.MarkHealthy(&c.Status.Conditions, c.Generation, collabv1alpha1.ReasonDeleteOnly,
+			name+" documents no read API, so there is nothing to observe; with managementPolicy Observe, deleting this object does not call it",
+			name+" was not called: it has no read API")
+		return ctrl.Result{}, nil
+	}
+	if err != nil {
+		return r.fail(ctx, c, "Reading the collaborator failed", err, true)
+	}
+	if err := r.recordExternalID(ctx, c, obs.ExternalID); err != nil {
+		return ctrl.Result{}, err
+	}
+	c.Status.LastSyncTime = engine.Now()
+	r.report.Retry.Succeeded(c)
+	res := ctrl.Result{RequeueAfter: engine.NextRead(obs.ObservedAt, conn.ProviderConfig.Spec.SyncIntervalOrDefault())}
+	if obs.Exists && obs.UpToDate {
+		engine.MarkHealthy(&c.Status.Conditions, c.Generation, collabv1alpha1.ReasonAvailable,
+			name+" holds the collaborator as specified (managementPolicy Observe: the operator only reads)",
+			"The last read of "+name+" succeeded")
+		return res, nil
+	}
+	_, target, member, _ := summarize(&c.Spec)
+	what := fmt.Sprintf("missing: %s is not a collaborator of %s at %s", member, target, name)
+	if obs.Exists {
+		what = fmt.Sprintf("%s on %s at %s differs: %s", member, target, name, obs.Difference)
+	}
+	msg := what + ". managementPolicy is Observe, so the operator changes nothing; set it to Full to apply the spec"
+	if prev := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionReady); prev == nil || prev.Message != msg {
+		r.report.Event(c, corev1.EventTypeWarning, eventDrifted, "Observe", "%s", msg)
+	}
+	engine.SetCondition(&c.Status.Conditions, c.Generation, collabv1alpha1.ConditionReady, metav1.ConditionFalse, collabv1alpha1.ReasonDrifted, msg)
+	engine.SetCondition(&c.Status.Conditions, c.Generation, collabv1alpha1.ConditionStalled, metav1.ConditionTrue, collabv1alpha1.ReasonDrifted, msg)
+	engine.SetCondition(&c.Status.Conditions, c.Generation, collabv1alpha1.ConditionSynced, metav1.ConditionTrue, collabv1alpha1.ReasonReconcileSuccess,
+		"The last read of "+name+" succeeded")
+	meta.RemoveStatusCondition(&c.Status.Conditions, collabv1alpha1.ConditionReconciling)
+	return res, nil
+}

@@ -1,0 +1,91 @@
+package collaborator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
+)
+
+// create asks the provider to add the collaborator. For a provider that
+// tells the new id only in the create's answer (AppHarbor), the object is
+// first marked with PendingCreateAnnotation, so that an answer lost to a
+// dropped connection or a killed manager cannot let a later delete remove
+// nobody and report success: the mark stays until an id is recorded, and
+// deleteBlockedByUnknownID stops the delete while it does.
+func (r *Reconciler) create(ctx context.Context, c *collabv1alpha1.Collaborator, pcl provider.Client) (provider.Creation, error) {
+	answerOnly := pcl.Capabilities().CreateAnswerIsTheOnlyID
+	if !answerOnly || c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "" {
+		return pcl.Create(ctx, c)
+	}
+	_, earlier := c.Annotations[collabv1alpha1.PendingCreateAnnotation]
+	if !earlier {
+		if err := r.setPendingCreate(ctx, c, true); err != nil {
+			return provider.Creation{}, err
+		}
+	}
+	created, err := pcl.Create(ctx, c)
+	if err != nil && !earlier && refusedOutright(err) {
+		// The provider answered that it did nothing, and no earlier
+		// attempt is in doubt: the mark would only block a delete.
+		if clearErr := r.setPendingCreate(ctx, c, false); clearErr != nil {
+			logf.FromContext(ctx).Info("Could not clear the pending-create mark; a delete will wait for a person",
+				"error", clearErr.Error())
+		}
+	}
+	return created, err
+}
+
+// refusedOutright reports answers that mean the provider added nobody: it
+// refused the request, the credentials or the rate. A timeout, a dropped
+// connection or a 5xx leave the create in doubt.
+func refusedOutright(err error) bool {
+	switch provider.ClassOf(err) {
+	case provider.ClassRejected, provider.ClassUnauthorized, provider.ClassRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// setPendingCreate adds or removes the pending-create mark (see
+// patchMetadata): the create it guards must not start unless the mark is
+// stored.
+func (r *Reconciler) setPendingCreate(ctx context.Context, c *collabv1alpha1.Collaborator, on bool) error {
+	err := r.patchMetadata(ctx, c, client.MergeFromWithOptions(c, client.MergeFromWithOptimisticLock{}), func(m *metav1.ObjectMeta) {
+		if on {
+			metav1.SetMetaDataAnnotation(m, collabv1alpha1.PendingCreateAnnotation, time.Now().UTC().Format(time.RFC3339))
+		} else {
+			delete(m.Annotations, collabv1alpha1.PendingCreateAnnotation)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("recording that a create is pending: %w", err)
+	}
+	return nil
+}
+
+// deleteBlockedByUnknownID returns the error that stops a delete of an
+// object whose create may have added someone the operator cannot name,
+// or nil when the delete can go ahead.
+func deleteBlockedByUnknownID(c *collabv1alpha1.Collaborator) error {
+	_, pending := c.Annotations[collabv1alpha1.PendingCreateAnnotation]
+	if !pending || c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "" {
+		return nil
+	}
+	return &engine.SetupError{
+		Reason: collabv1alpha1.ReasonExternalIDUnknown,
+		Message: fmt.Sprintf("a create was sent to %s but its answer, the only place the new collaborator's id is told, "+
+			"never arrived, so the operator cannot name them to remove them. Find them at %s and set the %s annotation "+
+			"to their id to have the operator remove them",
+			c.Spec.ProviderName(), c.Spec.ProviderName(), collabv1alpha1.ExternalIDAnnotation),
+		Terminal: true,
+	}
+}

@@ -45,8 +45,11 @@ type AppHarborPolicyTarget struct {
 // +kubebuilder:validation:XValidation:rule="has(self.quantConnect) == has(oldSelf.quantConnect) && has(self.appHarbor) == has(oldSelf.appHarbor) && (!has(self.quantConnect) || self.quantConnect == oldSelf.quantConnect) && (!has(self.appHarbor) || self.appHarbor == oldSelf.appHarbor)",message="the target (quantConnect or appHarbor block) is immutable; create another AccessPolicy for another project"
 type AccessPolicySpec struct {
 	// providerConfigRef names the ProviderConfig, in the same namespace,
-	// whose account holds the project or application.
+	// whose account holds the project or application. Immutable: the list
+	// the policy covers is the one at that account; to cover another
+	// account's, create another AccessPolicy.
 	// +required
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="providerConfigRef is immutable: the member list this policy covers lives at that account. To cover another account's, delete this AccessPolicy and create another"
 	ProviderConfigRef ProviderConfigReference `json:"providerConfigRef"`
 
 	// quantConnect covers one QuantConnect project. Immutable.
@@ -92,6 +95,18 @@ type UnmanagedMember struct {
 	// QuantConnect, the role for AppHarbor.
 	// +optional
 	Access string `json:"access,omitempty"`
+	// note says why the operator never removes this member, even in
+	// Enforce mode: for AppHarbor, that an administrator may be the account
+	// the ProviderConfig's token belongs to, which AppHarbor does not say.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Note string `json:"note,omitempty"`
+	// declaredElsewhere is true when a live Collaborator outside this
+	// policy's namespace and ProviderConfig declares the member on the same
+	// provider host and target: it is never removed. Nothing else about
+	// that Collaborator is shown.
+	// +optional
+	DeclaredElsewhere bool `json:"declaredElsewhere,omitempty"`
 }
 
 // AccessPolicyStatus is what the operator last found at the provider.

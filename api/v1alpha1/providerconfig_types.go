@@ -82,16 +82,17 @@ type RateLimit struct {
 // ProviderConfigSpec says which provider to talk to, where it is and which
 // Secret holds its credentials.
 // +kubebuilder:validation:XValidation:rule="[has(self.quantConnect), has(self.appHarbor), has(self.webTranslateIt)].filter(x, x).size() == 1",message="exactly one of quantConnect, appHarbor or webTranslateIt must be set"
+// +kubebuilder:validation:XValidation:rule="has(oldSelf.quantConnect) == has(self.quantConnect) && has(oldSelf.appHarbor) == has(self.appHarbor) && has(oldSelf.webTranslateIt) == has(self.webTranslateIt)",message="the provider block (quantConnect, appHarbor or webTranslateIt) cannot be switched: the access of this ProviderConfig's Collaborators lives at that provider. Create a new ProviderConfig for another provider; baseURL and credentialsSecretRef may change"
 type ProviderConfigSpec struct {
 	// syncInterval is how often a Ready Collaborator using this
 	// ProviderConfig is read again from the provider, so that changes made
-	// outside Kubernetes are detected and corrected. A positive duration such
-	// as 30s, 10m or 1h.
+	// outside Kubernetes are detected and corrected. A duration of at least
+	// 1s, such as 30s, 10m or 1h.
 	// +optional
 	// +kubebuilder:default="10m"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="syncInterval must be a positive duration such as 10m"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="syncInterval must be at least 1s, a duration such as 30s or 10m"
 	SyncInterval *metav1.Duration `json:"syncInterval,omitempty"`
 
 	// rateLimit is one request budget shared by every call made with these

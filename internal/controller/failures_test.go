@@ -202,13 +202,24 @@ func TestProviderConfigInUseWaits(t *testing.T) {
 	f.waitGone(pc)
 }
 
-// Deleting a Collaborator that never reached a provider does not hang.
-func TestDeleteWithoutProviderConfig(t *testing.T) {
+// A ProviderConfig created after the delete of a Collaborator that named
+// it (a typo fixed, a GitOps sync in the wrong order) lets the delete run:
+// the person is removed, then the object goes.
+func TestDeleteWaitsForItsProviderConfig(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	c := qcCollaborator("mia", "nowhere", "mia-ai", false, false)
+	must(t, f.qc.SetCollaborator(qcProject, "mia-ai", false, false))
+	c := qcCollaborator("mia", "qc", "mia-ai", false, false)
 	f.create(c)
 	f.waitCondition("mia", collabv1alpha1.ConditionReconciling, metav1.ConditionTrue, collabv1alpha1.ReasonProviderConfigNotFound)
 	f.delete(c)
+	f.waitCondition("mia", collabv1alpha1.ConditionReady, metav1.ConditionFalse, collabv1alpha1.ReasonDeleting)
+	if _, ok := qcMember(f, "mia-ai"); !ok {
+		t.Fatal("mia-ai left the project before the delete could run")
+	}
+	f.quantConnectConfig(time.Minute)
 	f.waitGone(c)
+	if _, ok := qcMember(f, "mia-ai"); ok {
+		t.Error("mia-ai is still at the provider after the delete")
+	}
 }

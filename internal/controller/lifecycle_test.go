@@ -134,7 +134,7 @@ func TestExpiredAtCreationNeverGrants(t *testing.T) {
 func TestPaused(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig(300 * time.Millisecond)
+	f.quantConnectConfig(time.Second)
 	f.create(qcCollaborator("mia", "qc", "mia-ai", false, false))
 	c := f.waitReady("mia")
 	f.update(c, func() { c.Annotations = map[string]string{collabv1alpha1.PausedAnnotation: "true"} })
@@ -224,7 +224,7 @@ func TestReconcileRequestedAt(t *testing.T) {
 func TestObserve(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig(300 * time.Millisecond)
+	f.quantConnectConfig(time.Second)
 	writes := func() int {
 		return f.qc.CountWhere(func(r simkit.RequestRecord) bool {
 			return r.Method == http.MethodPost && !strings.HasSuffix(r.Path, "/read") && !strings.HasSuffix(r.Path, "/authenticate")

@@ -17,7 +17,7 @@ import (
 func TestFailedResyncKeepsReadyButFailedApplyDoesNot(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig(500 * time.Millisecond)
+	f.quantConnectConfig(time.Second)
 	f.create(qcCollaborator("mia", "qc", "mia-ai", false, false))
 	f.waitReady("mia")
 

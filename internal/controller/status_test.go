@@ -146,7 +146,7 @@ func TestSlowFirstPassWritesCreating(t *testing.T) {
 func TestSteadyStateResyncWritesNothing(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig(500 * time.Millisecond)
+	f.quantConnectConfig(time.Second)
 	f.create(qcCollaborator("mia", "qc", "mia-ai", true, false))
 	f.waitReady("mia")
 	// Let the annotation write's own reconcile finish before sampling.

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/provider/simkit"
@@ -105,9 +106,11 @@ func TestTeardownAcrossRestart(t *testing.T) {
 	f.assertRevoked(objs)
 }
 
-// Deleting a Collaborator that never reached its provider releases it at
-// once, whatever kept it from the provider, and calls no provider.
-func TestDeleteReleasesWhatNeverReachedProvider(t *testing.T) {
+// Deleting a Collaborator whose credentials cannot be used keeps it, even
+// if it never reached its provider (the person may be there all the same),
+// with a message that names Orphan; switching to Orphan releases it, and
+// no provider is called at any point.
+func TestUnusableCredentialsKeepDeletingObjectUntilOrphan(t *testing.T) {
 	tests := map[string]struct {
 		setup  func(f *fixture)
 		reason string
@@ -159,6 +162,14 @@ func TestDeleteReleasesWhatNeverReachedProvider(t *testing.T) {
 			f.create(c)
 			f.waitCondition("mia", collabv1alpha1.ConditionSynced, metav1.ConditionFalse, tc.reason)
 			f.delete(c)
+			got := f.waitCondition("mia", collabv1alpha1.ConditionReady, metav1.ConditionFalse, collabv1alpha1.ReasonDeleting)
+			if err := containsAll(condMessage(got, collabv1alpha1.ConditionReady), "deletionPolicy to Orphan"); err != nil {
+				t.Error(err)
+			}
+			if !controllerutil.ContainsFinalizer(got, collabv1alpha1.Finalizer) {
+				t.Fatal("the finalizer was released while the credentials could not be used")
+			}
+			f.update(c, func() { c.Spec.DeletionPolicy = collabv1alpha1.DeletionOrphan })
 			f.waitGone(c)
 			if n := f.qc.RequestCount(); n != 0 {
 				t.Errorf("QuantConnect got %d requests; want none", n)
@@ -202,7 +213,7 @@ func TestBaseURLNotAllowedSendsNothing(t *testing.T) {
 func TestFailedRecreateDropsReady(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig(500 * time.Millisecond)
+	f.quantConnectConfig(time.Second)
 	f.create(qcCollaborator("mia", "qc", "mia-ai", false, false))
 	f.waitReady("mia")
 
@@ -227,7 +238,7 @@ func TestFailedRecreateDropsReady(t *testing.T) {
 func TestRateLimitedCheckKeepsProviderConfigReady(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
-	f.quantConnectConfig(300 * time.Millisecond)
+	f.quantConnectConfig(time.Second)
 	f.waitProviderConfigReady()
 	f.qc.Inject(simkit.Fault{Times: 1000, Status: http.StatusOK, Body: `{"success":false,"errors":["Rate limit exceeded"]}`,
 		Match: func(r *http.Request) bool { return r.URL.Path == "/api/v2/authenticate" }})

@@ -47,7 +47,7 @@ func TestTwoTenantsNeverShareAnswers(t *testing.T) {
 					collabv1alpha1.QuantConnectUserIDKey: fmt.Sprint(qcOwnerUID), collabv1alpha1.QuantConnectAPITokenKey: token,
 				}))
 				f.create(&collabv1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: collabv1alpha1.ProviderConfigSpec{
-					SyncInterval: &metav1.Duration{Duration: 200 * time.Millisecond},
+					SyncInterval: &metav1.Duration{Duration: time.Second},
 					QuantConnect: &collabv1alpha1.QuantConnectConfig{BaseURL: f.qcURL, CredentialsSecretRef: collabv1alpha1.SecretReference{Name: "creds"}},
 				}})
 			},
@@ -61,7 +61,7 @@ func TestTwoTenantsNeverShareAnswers(t *testing.T) {
 			setup: func(f *fixture, token string) {
 				f.create(f.secret("creds", map[string]string{collabv1alpha1.AppHarborAccessTokenKey: token}))
 				f.create(&collabv1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: collabv1alpha1.ProviderConfigSpec{
-					SyncInterval: &metav1.Duration{Duration: 200 * time.Millisecond},
+					SyncInterval: &metav1.Duration{Duration: time.Second},
 					AppHarbor:    &collabv1alpha1.AppHarborConfig{BaseURL: f.ahURL, CredentialsSecretRef: collabv1alpha1.SecretReference{Name: "creds"}},
 				}})
 			},

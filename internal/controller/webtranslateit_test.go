@@ -89,3 +89,39 @@ func TestWebTranslateItDeleteAnswers(t *testing.T) {
 		})
 	}
 }
+
+// A WebTranslateIt member exists before any Collaborator names them, so a
+// Secret with a misspelt key must not let a delete release the object
+// while the person stays in the organization: the object waits, and
+// fixing the Secret removes the person.
+func TestWebTranslateItMisspeltKeyKeepsTheDelete(t *testing.T) {
+	f := newFixture(t)
+	startManager(t, f.ns, f.reg, managerOptions{slowRetry: time.Hour})
+	f.wti.AddMember(wtiToken, "dave@example.com")
+	secret := f.secret("wti-creds", map[string]string{"organisationToken": wtiToken})
+	f.create(secret)
+	f.create(&collabv1alpha1.ProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Name: "wti"},
+		Spec: collabv1alpha1.ProviderConfigSpec{WebTranslateIt: &collabv1alpha1.WebTranslateItConfig{
+			BaseURL: f.wtiURL, CredentialsSecretRef: collabv1alpha1.SecretReference{Name: "wti-creds"},
+		}},
+	})
+	c := wtiCollaborator("dave", "dave@example.com")
+	f.create(c)
+	f.waitCondition("dave", collabv1alpha1.ConditionStalled, metav1.ConditionTrue, collabv1alpha1.ReasonCredentialsInvalid)
+	f.delete(c)
+	got := f.waitCondition("dave", collabv1alpha1.ConditionReady, metav1.ConditionFalse, collabv1alpha1.ReasonDeleting)
+	if err := containsAll(condMessage(got, collabv1alpha1.ConditionReady), "deletionPolicy to Orphan"); err != nil {
+		t.Error(err)
+	}
+	if !f.wti.IsMember(wtiToken, "dave@example.com") {
+		t.Fatal("dave left the organization before the delete could run")
+	}
+	f.update(secret, func() {
+		secret.Data = map[string][]byte{collabv1alpha1.WebTranslateItOrganizationTokenKey: []byte(wtiToken)}
+	})
+	f.waitGone(c)
+	if f.wti.IsMember(wtiToken, "dave@example.com") {
+		t.Error("dave is still a member after the delete")
+	}
+}

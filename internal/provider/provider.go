@@ -66,7 +66,11 @@ type Client interface {
 	Create(ctx context.Context, c *collabv1alpha1.Collaborator) (Creation, error)
 	// Update makes the provider's collaborator match the spec.
 	Update(ctx context.Context, c *collabv1alpha1.Collaborator) error
-	// Delete removes the collaborator; one that is already gone is success.
+	// Delete removes the collaborator. It returns nil only on the
+	// provider's documented success or its documented "already gone"
+	// answer, confirmed by a fresh read where the provider has one; any
+	// other answer (another 404, a 3xx, an unexpected body) is an error,
+	// and the reconciler keeps the object.
 	Delete(ctx context.Context, c *collabv1alpha1.Collaborator) error
 }
 

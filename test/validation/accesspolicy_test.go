@@ -9,6 +9,8 @@ const (
 	kindAccessPolicy     = "AccessPolicy"
 	msgPolicyExactlyOne  = "exactly one of quantConnect or appHarbor must be set"
 	msgPolicyTargetFixed = "the target (quantConnect or appHarbor block) is immutable"
+	msgPolicyRefFixed    = "providerConfigRef is immutable: the member list this policy covers lives at that account"
+	msgPolicyRefFix      = "delete this AccessPolicy and create another"
 )
 
 // TestAccessPolicyCreateRejected: invalid AccessPolicies are refused at
@@ -89,8 +91,8 @@ appHarbor: {application: my-app}`)
 	}
 }
 
-// TestAccessPolicyUpdate: the target is immutable; mode, exempt and
-// maxRemovals may change.
+// TestAccessPolicyUpdate: the target and providerConfigRef are immutable;
+// mode, exempt and maxRemovals may change.
 func TestAccessPolicyUpdate(t *testing.T) {
 	const qc = `
 providerConfigRef: {name: pc}
@@ -110,6 +112,18 @@ quantConnect: {projectID: 2}`,
 providerConfigRef: {name: pc}
 appHarbor: {application: my-app}`,
 			want: []string{msgPolicyTargetFixed},
+		},
+		"another providerConfigRef": {
+			after: `
+providerConfigRef: {name: other-account}
+quantConnect: {projectID: 1}`,
+			want: []string{"spec.providerConfigRef", msgPolicyRefFixed, msgPolicyRefFix},
+		},
+		"another providerConfigRef and project": {
+			after: `
+providerConfigRef: {name: other-account}
+quantConnect: {projectID: 2}`,
+			want: []string{"spec.providerConfigRef", msgPolicyRefFixed, msgPolicyTargetFixed},
 		},
 		"mode, exempt and maxRemovals may change": {
 			after: `

@@ -14,6 +14,10 @@ const (
 
 	msgExactlyOne = "exactly one of quantConnect, appHarbor or webTranslateIt must be set"
 	msgBadURL     = "baseURL must be an absolute http or https URL"
+	msgSyncMin    = "syncInterval must be at least 1s"
+	msgPCBlock    = "the provider block (quantConnect, appHarbor or webTranslateIt) cannot be switched"
+	msgPCBlockWhy = "the access of this ProviderConfig's Collaborators lives at that provider"
+	msgPCBlockFix = "Create a new ProviderConfig for another provider"
 )
 
 // TestCollaboratorCreateRejected: the API server refuses invalid
@@ -190,7 +194,25 @@ quantConnect: {credentialsSecretRef: {name: s}}`,
 			spec: `
 syncInterval: 0s
 quantConnect: {credentialsSecretRef: {name: s}}`,
-			want: []string{"spec.syncInterval", "syncInterval must be a positive duration"},
+			want: []string{"spec.syncInterval", msgSyncMin},
+		},
+		"syncInterval 999ms": {
+			spec: `
+syncInterval: 999ms
+quantConnect: {credentialsSecretRef: {name: s}}`,
+			want: []string{"spec.syncInterval", msgSyncMin},
+		},
+		"syncInterval 0.5s": {
+			spec: `
+syncInterval: 0.5s
+appHarbor: {credentialsSecretRef: {name: s}}`,
+			want: []string{"spec.syncInterval", msgSyncMin},
+		},
+		"syncInterval 1ns": {
+			spec: `
+syncInterval: 1ns
+webTranslateIt: {credentialsSecretRef: {name: s}}`,
+			want: []string{"spec.syncInterval", msgSyncMin},
 		},
 		"syncInterval abc": {
 			spec: `
@@ -329,23 +351,153 @@ webTranslateIt: {email: carol@example.com}`,
 	}
 }
 
-// TestProviderConfigUpdate: a ProviderConfig's fields may change, but it
-// must keep exactly one provider block.
-func TestProviderConfigUpdate(t *testing.T) {
-	ctx := context.Background()
+// TestProviderConfigSyncIntervalMinimum: syncInterval is at least 1s
+// however it is written; 1s itself is allowed.
+func TestProviderConfigSyncIntervalMinimum(t *testing.T) {
+	tests := map[string]struct {
+		syncInterval string
+		// refused says whether the API server must refuse it.
+		refused bool
+	}{
+		"1s":       {syncInterval: "1s"},
+		"1000ms":   {syncInterval: "1000ms"},
+		"1.5s":     {syncInterval: "1.5s"},
+		"1m0.5s":   {syncInterval: "1m0.5s"},
+		"10m":      {syncInterval: "10m"},
+		"999ms":    {syncInterval: "999ms", refused: true},
+		"0.99s":    {syncInterval: "0.99s", refused: true},
+		"500ms":    {syncInterval: "500ms", refused: true},
+		"999999us": {syncInterval: "999999us", refused: true},
+		"0s":       {syncInterval: "0s", refused: true},
+	}
 	ns := newNamespace(t)
-	obj := newObject(t, kindProviderConfig, ns, `quantConnect: {credentialsSecretRef: {name: s}}`)
-	if err := k8sClient.Create(ctx, obj, strict); err != nil {
-		t.Fatal(err)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			obj := newObject(t, kindProviderConfig, ns, `
+syncInterval: "`+tc.syncInterval+`"
+quantConnect: {credentialsSecretRef: {name: s}}`)
+			err := k8sClient.Create(context.Background(), obj, strict)
+			if !tc.refused {
+				if err != nil {
+					t.Fatalf("syncInterval %s refused: %v", tc.syncInterval, err)
+				}
+				return
+			}
+			wantInvalid(t, err, []string{"spec.syncInterval", msgSyncMin, "a duration such as"})
+		})
 	}
-	obj.Object["spec"] = fromYAML(t, `
-syncInterval: 1h
-quantConnect: {baseURL: "http://127.0.0.1:18081/api/v2", credentialsSecretRef: {name: other}}`)
-	if err := k8sClient.Update(ctx, obj, strict); err != nil {
-		t.Fatalf("update refused: %v", err)
+}
+
+const (
+	pcQuantConnect   = `quantConnect: {credentialsSecretRef: {name: s}}`
+	pcAppHarbor      = `appHarbor: {credentialsSecretRef: {name: s}}`
+	pcWebTranslateIt = `webTranslateIt: {credentialsSecretRef: {name: s}}`
+)
+
+// TestProviderConfigUpdate: which provider block a ProviderConfig has
+// cannot change once it is created (its Collaborators' access lives at that
+// provider), and it must keep exactly one; baseURL and the Secret reference
+// may change (migrations, token rotation), as may syncInterval and
+// rateLimit within their limits.
+func TestProviderConfigUpdate(t *testing.T) {
+	pcBlockSwitched := []string{"spec", msgPCBlock, msgPCBlockWhy, msgPCBlockFix}
+	tests := map[string]struct {
+		before, after string
+		// want is empty when the update must succeed.
+		want []string
+	}{
+		"switch quantConnect to appHarbor": {
+			before: pcQuantConnect,
+			after:  pcAppHarbor,
+			want:   pcBlockSwitched,
+		},
+		"switch quantConnect to webTranslateIt": {
+			before: pcQuantConnect,
+			after:  pcWebTranslateIt,
+			want:   pcBlockSwitched,
+		},
+		"switch appHarbor to quantConnect": {
+			before: pcAppHarbor,
+			after:  pcQuantConnect,
+			want:   pcBlockSwitched,
+		},
+		"switch appHarbor to webTranslateIt": {
+			before: pcAppHarbor,
+			after:  pcWebTranslateIt,
+			want:   pcBlockSwitched,
+		},
+		"switch webTranslateIt to quantConnect": {
+			before: pcWebTranslateIt,
+			after:  pcQuantConnect,
+			want:   pcBlockSwitched,
+		},
+		"switch webTranslateIt to appHarbor": {
+			before: pcWebTranslateIt,
+			after:  pcAppHarbor,
+			want:   pcBlockSwitched,
+		},
+		"add a second block": {
+			before: pcQuantConnect,
+			after:  pcQuantConnect + "\n" + pcAppHarbor,
+			want:   []string{"spec", msgExactlyOne},
+		},
+		"remove the block": {
+			before: pcQuantConnect,
+			after:  `syncInterval: 1h`,
+			want:   []string{"spec", msgExactlyOne},
+		},
+		"syncInterval below 1s": {
+			before: pcQuantConnect,
+			after:  "syncInterval: 500ms\n" + pcQuantConnect,
+			want:   []string{"spec.syncInterval", msgSyncMin},
+		},
+		"quantConnect baseURL may change": {
+			before: pcQuantConnect,
+			after:  `quantConnect: {baseURL: "http://127.0.0.1:18081/api/v2", credentialsSecretRef: {name: s}}`,
+		},
+		"quantConnect credentialsSecretRef may change": {
+			before: pcQuantConnect,
+			after:  `quantConnect: {credentialsSecretRef: {name: rotated}}`,
+		},
+		"appHarbor baseURL may change": {
+			before: pcAppHarbor,
+			after:  `appHarbor: {baseURL: "http://127.0.0.1:18082", credentialsSecretRef: {name: s}}`,
+		},
+		"appHarbor credentialsSecretRef may change": {
+			before: pcAppHarbor,
+			after:  `appHarbor: {credentialsSecretRef: {name: rotated}}`,
+		},
+		"webTranslateIt baseURL and credentialsSecretRef may change together": {
+			before: pcWebTranslateIt,
+			after:  `webTranslateIt: {baseURL: "http://127.0.0.1:18083", credentialsSecretRef: {name: rotated}}`,
+		},
+		"syncInterval and rateLimit may change": {
+			before: pcQuantConnect,
+			after: `
+syncInterval: 1s
+rateLimit: {requestsPerSecond: 5, burst: 5}
+` + pcQuantConnect,
+		},
 	}
-	obj.Object["spec"] = fromYAML(t, `syncInterval: 1h`)
-	wantInvalid(t, k8sClient.Update(ctx, obj, strict), []string{"spec", msgExactlyOne})
+	ns := newNamespace(t)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			obj := newObject(t, kindProviderConfig, ns, tc.before)
+			if err := k8sClient.Create(ctx, obj, strict); err != nil {
+				t.Fatalf("creating the original: %v", err)
+			}
+			obj.Object["spec"] = fromYAML(t, tc.after)
+			err := k8sClient.Update(ctx, obj, strict)
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("update refused: %v", err)
+				}
+				return
+			}
+			wantInvalid(t, err, tc.want)
+		})
+	}
 }
 
 // TestUnknownFieldsRefused: with strict field validation, as kubectl apply

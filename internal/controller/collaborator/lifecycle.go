@@ -2,7 +2,6 @@ package collaborator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -70,6 +69,17 @@ func untilExpiry(c *collabv1alpha1.Collaborator, res ctrl.Result) ctrl.Result {
 	return res
 }
 
+// grantContext bounds a call that grants or changes access by the object's
+// expiry: no create or update is sent at or after expiresAt, however long
+// the pass waited for its request budget or a slow provider. A call cut
+// off on its way is settled by the expiry pass, which reads and removes.
+func grantContext(ctx context.Context, c *collabv1alpha1.Collaborator) (context.Context, context.CancelFunc) {
+	if c.Spec.ExpiresAt == nil {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, c.Spec.ExpiresAt.Time)
+}
+
 // reconcileExpired removes the person at the provider exactly as a delete
 // would, keeps the object, and, where the provider can be read, removes
 // them again at every periodic read if someone added them back. The
@@ -78,16 +88,24 @@ func untilExpiry(c *collabv1alpha1.Collaborator, res ctrl.Result) ctrl.Result {
 func (r *Reconciler) reconcileExpired(ctx context.Context, c *collabv1alpha1.Collaborator, conn *connector.Connection) (ctrl.Result, error) {
 	at := c.Spec.ExpiresAt.UTC().Format(time.RFC3339)
 	_, target, member, _ := summarize(&c.Spec)
-	obs, err := conn.Client.Observe(ctx, c)
-	readable := !errors.Is(err, provider.ErrUnsupported)
-	if err != nil && readable {
-		return r.fail(ctx, c, "Reading the expired collaborator failed", err, false)
+	// A create whose answer was lost may have added someone this object
+	// cannot name: expiring them needs the id, as a delete does.
+	if err := deleteBlockedByUnknownID(c); err != nil {
+		return r.fail(ctx, c, "Removing the expired collaborator is blocked", err, false)
+	}
+	readable := conn.Client.Capabilities().Read
+	var obs provider.Observation
+	if readable {
+		var err error
+		if obs, err = conn.Client.Observe(ctx, c); err != nil {
+			return r.fail(ctx, c, "Reading the expired collaborator failed", err, false)
+		}
 	}
 	ready := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionReady)
 	alreadyDone := ready != nil && ready.Reason == collabv1alpha1.ReasonExpired && ready.ObservedGeneration == c.Generation
 	removed := false
 	if (readable && obs.Exists) || (!readable && !alreadyDone) {
-		if err := conn.Client.Delete(ctx, c); err != nil && !provider.IsNotFound(err) {
+		if err := conn.Client.Delete(ctx, c); err != nil {
 			return r.fail(ctx, c, "Removing the expired collaborator failed", err, false)
 		}
 		removed = true
@@ -124,13 +142,13 @@ func (r *Reconciler) reconcileExpired(ctx context.Context, c *collabv1alpha1.Col
 // what differs. WebTranslateIt has nothing to read.
 func (r *Reconciler) reconcileObserve(ctx context.Context, c *collabv1alpha1.Collaborator, conn *connector.Connection) (ctrl.Result, error) {
 	name := c.Spec.ProviderName()
-	obs, err := conn.Client.Observe(ctx, c)
-	if errors.Is(err, provider.ErrUnsupported) {
+	if !conn.Client.Capabilities().Read {
 		engine.MarkHealthy(&c.Status.Conditions, c.Generation, collabv1alpha1.ReasonDeleteOnly,
 			name+" documents no read API, so there is nothing to observe; with managementPolicy Observe, deleting this object does not call it",
 			name+" was not called: it has no read API")
 		return ctrl.Result{}, nil
 	}
+	obs, err := conn.Client.Observe(ctx, c)
 	if err != nil {
 		return r.fail(ctx, c, "Reading the collaborator failed", err, true)
 	}

@@ -3,6 +3,7 @@ package collaborator
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,10 +22,13 @@ import (
 // nobody and report success: the mark stays until an id is recorded, and
 // deleteBlockedByUnknownID stops the delete while it does.
 func (r *Reconciler) create(ctx context.Context, c *collabv1alpha1.Collaborator, pcl provider.Client) (provider.Creation, error) {
-	answerOnly := pcl.Capabilities().CreateAnswerIsTheOnlyID
-	if !answerOnly || c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "" {
+	if !pcl.Capabilities().CreateAnswerIsTheOnlyID {
 		return pcl.Create(ctx, c)
 	}
+	// A re-create (after an expiry and an extension, or after someone
+	// removed the person) is marked too: the id recorded then names the
+	// collaborator that is gone, and a lost answer must not let a delete
+	// confirm that old one absent and release the object.
 	_, earlier := c.Annotations[collabv1alpha1.PendingCreateAnnotation]
 	if !earlier {
 		if err := r.setPendingCreate(ctx, c, true); err != nil {
@@ -61,7 +65,7 @@ func refusedOutright(err error) bool {
 func (r *Reconciler) setPendingCreate(ctx context.Context, c *collabv1alpha1.Collaborator, on bool) error {
 	err := r.patchMetadata(ctx, c, client.MergeFromWithOptions(c, client.MergeFromWithOptimisticLock{}), func(m *metav1.ObjectMeta) {
 		if on {
-			metav1.SetMetaDataAnnotation(m, collabv1alpha1.PendingCreateAnnotation, time.Now().UTC().Format(time.RFC3339))
+			metav1.SetMetaDataAnnotation(m, collabv1alpha1.PendingCreateAnnotation, pendingMark(time.Now(), c.Annotations[collabv1alpha1.ExternalIDAnnotation]))
 		} else {
 			delete(m.Annotations, collabv1alpha1.PendingCreateAnnotation)
 		}
@@ -76,8 +80,14 @@ func (r *Reconciler) setPendingCreate(ctx context.Context, c *collabv1alpha1.Col
 // object whose create may have added someone the operator cannot name,
 // or nil when the delete can go ahead.
 func deleteBlockedByUnknownID(c *collabv1alpha1.Collaborator) error {
-	_, pending := c.Annotations[collabv1alpha1.PendingCreateAnnotation]
-	if !pending || c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "" {
+	mark, pending := c.Annotations[collabv1alpha1.PendingCreateAnnotation]
+	if !pending {
+		return nil
+	}
+	// The id recorded when the create was sent names nobody the create
+	// added; an id set since then (by the create's answer, or by a person)
+	// does.
+	if id := c.Annotations[collabv1alpha1.ExternalIDAnnotation]; id != "" && id != replacedID(mark) {
 		return nil
 	}
 	return &engine.SetupError{
@@ -88,4 +98,29 @@ func deleteBlockedByUnknownID(c *collabv1alpha1.Collaborator) error {
 			c.Spec.ProviderName(), c.Spec.ProviderName(), collabv1alpha1.ExternalIDAnnotation),
 		Terminal: true,
 	}
+}
+
+// replacingSep separates the time of a pending create's mark from the id
+// recorded when the create was sent, for a re-create.
+const replacingSep = " replacing "
+
+// pendingMark is the value of the pending-create mark: when the create was
+// sent and, for a re-create, the id recorded then (which names the
+// collaborator that is gone, not the one being added).
+func pendingMark(at time.Time, oldID string) string {
+	v := at.UTC().Format(time.RFC3339)
+	if oldID != "" {
+		v += replacingSep + oldID
+	}
+	return v
+}
+
+// replacedID is the id a pending create's mark says was recorded when the
+// create was sent, or "" for a first create.
+func replacedID(mark string) string {
+	_, old, found := strings.Cut(mark, replacingSep)
+	if !found {
+		return ""
+	}
+	return old
 }

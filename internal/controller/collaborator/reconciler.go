@@ -103,7 +103,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if !c.DeletionTimestamp.IsZero() {
 		res, err = r.reconcileDelete(ctx, c, st)
 	} else {
+		// Whatever this pass ends with (success, backoff, a provider's
+		// Retry-After), the object is back at its expiry.
 		res, err = r.reconcileNormal(ctx, c)
+		res = untilExpiry(c, res)
 	}
 	if fresh && err == nil {
 		c.Status.LastHandledReconcileAt = requested
@@ -150,16 +153,16 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Coll
 	// calls are slow, "Creating" also shows what it waits for.
 	defer r.reportSlowFirstPass(ctx, c)()
 
-	obs, err := pcl.Observe(ctx, c)
-	if errors.Is(err, provider.ErrUnsupported) {
+	if !pcl.Capabilities().Read {
 		engine.MarkHealthy(&c.Status.Conditions, gen, collabv1alpha1.ReasonDeleteOnly,
 			c.Spec.ProviderName()+" documents no create or read API: the operator cannot add this person or check them, "+
 				"and deleting this object removes them from the organization",
 			c.Spec.ProviderName()+" was not called: it has no read API; the credentials for the delete are in place")
 		c.Status.LastSyncTime = engine.Now()
 		r.report.Retry.Succeeded(c)
-		return untilExpiry(c, ctrl.Result{}), nil
+		return ctrl.Result{}, nil
 	}
+	obs, err := pcl.Observe(ctx, c)
 	if err != nil {
 		// A failed read says nothing new about the provider: a Ready
 		// object stays Ready as last observed.
@@ -179,7 +182,9 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Coll
 		// without us learning its id, so it is not cut short by manager
 		// shutdown (which waits for running reconciles); the client's own
 		// timeout still bounds it.
-		created, err := r.create(context.WithoutCancel(ctx), c, pcl)
+		wctx, cancel := grantContext(context.WithoutCancel(ctx), c)
+		created, err := r.create(wctx, c, pcl)
+		cancel()
 		if err != nil {
 			return r.fail(ctx, c, "Creating the collaborator failed", err, false)
 		}
@@ -196,7 +201,10 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Coll
 		if err := r.recordExternalID(ctx, c, obs.ExternalID); err != nil {
 			return ctrl.Result{}, err
 		}
-		if err := pcl.Update(ctx, c); err != nil {
+		wctx, cancel := grantContext(ctx, c)
+		err := pcl.Update(wctx, c)
+		cancel()
+		if err != nil {
 			return r.fail(ctx, c, "Updating the collaborator failed", err, false)
 		}
 		r.report.Event(c, corev1.EventTypeNormal, eventUpdated, "Update", "Changed the collaborator at %s to match the spec", c.Spec.ProviderName())
@@ -223,7 +231,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Coll
 		c.Spec.ProviderName()+" holds the collaborator as specified", "The last answer of "+c.Spec.ProviderName()+" showed the collaborator")
 	c.Status.LastSyncTime = engine.Now()
 	r.report.Retry.Succeeded(c)
-	return untilExpiry(c, ctrl.Result{RequeueAfter: engine.NextRead(obs.ObservedAt, conn.ProviderConfig.Spec.SyncIntervalOrDefault())}), nil
+	return ctrl.Result{RequeueAfter: engine.NextRead(obs.ObservedAt, conn.ProviderConfig.Spec.SyncIntervalOrDefault())}, nil
 }
 
 // reconcileDelete runs the provider's delete (or, with Orphan, does not)
@@ -244,20 +252,18 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, c *collabv1alpha1.Coll
 	if err := deleteBlockedByUnknownID(c); err != nil {
 		return r.failDelete(ctx, c, err)
 	}
+	// Unusable credentials keep the object even if it never reached the
+	// provider: the person may be there all the same (a WebTranslateIt
+	// member exists before any Collaborator; a QuantConnect member is
+	// adopted without an id). Only Orphan releases it without a call.
 	conn, err := r.connect(ctx, c)
 	if err != nil {
-		var se *engine.SetupError
-		if errors.As(err, &se) && neverReachedProvider(c) {
-			// Nothing can exist at the provider: this object never got
-			// as far as talking to it (no ProviderConfig, Secret or keys,
-			// another provider's ProviderConfig, a base URL not allowed).
-			r.report.Event(c, corev1.EventTypeNormal, eventDeleted, "Delete",
-				"Released without calling the provider: this object never reached it (%s)", se.Reason)
-			return ctrl.Result{}, r.release(ctx, c, st)
-		}
 		return r.failDelete(ctx, c, err)
 	}
-	if err := conn.Client.Delete(ctx, c); err != nil && !provider.IsNotFound(err) {
+	// Done only on the provider's documented success or "already gone"
+	// (which the client confirms by a fresh read where it can): any error,
+	// whatever its class, keeps the object.
+	if err := conn.Client.Delete(ctx, c); err != nil {
 		return r.failDelete(ctx, c, err)
 	}
 	r.report.Event(c, corev1.EventTypeNormal, eventDeleted, "Delete", "Removed the collaborator at %s", c.Spec.ProviderName())
@@ -308,7 +314,8 @@ func (r *Reconciler) release(ctx context.Context, c *collabv1alpha1.Collaborator
 // a second create after a restart: the write finishes even while the
 // manager is stopping.
 func (r *Reconciler) recordExternalID(ctx context.Context, c *collabv1alpha1.Collaborator, id string) error {
-	if id == "" || c.Annotations[collabv1alpha1.ExternalIDAnnotation] == id {
+	_, pending := c.Annotations[collabv1alpha1.PendingCreateAnnotation]
+	if id == "" || (c.Annotations[collabv1alpha1.ExternalIDAnnotation] == id && !pending) {
 		return nil
 	}
 	// Noted before the write: its watch event may arrive before its answer.
@@ -343,14 +350,6 @@ func (r *Reconciler) patchMetadata(ctx context.Context, c *collabv1alpha1.Collab
 	}
 	c.ObjectMeta = patched.ObjectMeta
 	return nil
-}
-
-// neverReachedProvider reports whether this object can have had no effect
-// at its provider: no id was ever recorded and no sync ever succeeded.
-func neverReachedProvider(c *collabv1alpha1.Collaborator) bool {
-	_, hasID := c.Annotations[collabv1alpha1.ExternalIDAnnotation]
-	_, pending := c.Annotations[collabv1alpha1.PendingCreateAnnotation]
-	return !hasID && !pending && c.Status.LastSyncTime == nil
 }
 
 // init builds what Reconcile needs besides the fields; SetupWithManager

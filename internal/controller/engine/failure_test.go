@@ -68,10 +68,15 @@ func TestRateLimitWithoutRetryAfterBacksOff(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
-	// The provider's own wait is honoured when it is longer.
-	f.RetryAfter = time.Hour
-	if d := p.Failed(obj, f).RequeueAfter; d != time.Hour {
-		t.Errorf("wait with Retry-After 1h = %s", d)
+	// The provider's own wait is honoured when it is longer, up to 15
+	// minutes.
+	f.RetryAfter = 10 * time.Minute
+	if d := p.Failed(obj, f).RequeueAfter; d != 10*time.Minute {
+		t.Errorf("wait with Retry-After 10m = %s", d)
+	}
+	f.RetryAfter = 24 * time.Hour
+	if d := p.Failed(obj, f).RequeueAfter; d != MaxRetryAfter {
+		t.Errorf("wait with Retry-After 24h = %s, want the cap %s", d, MaxRetryAfter)
 	}
 }
 

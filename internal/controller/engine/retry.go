@@ -22,6 +22,10 @@ const (
 	DefaultRetryBase = time.Second
 	// DefaultRetryMax caps the exponential backoff of transient failures.
 	DefaultRetryMax = 5 * time.Minute
+	// MaxRetryAfter caps a provider's Retry-After: a provider (or whatever
+	// answers in front of it) asking for hours must not park a revocation
+	// or an expiry for hours.
+	MaxRetryAfter = 15 * time.Minute
 )
 
 // RetryPolicy decides when an object whose pass failed is tried again:
@@ -83,7 +87,7 @@ func (p *RetryPolicy) Failed(obj client.Object, f Failure) ctrl.Result {
 		// The provider's own wait, counted as a failure for the backoff
 		// so that a limit that keeps coming grows the next wait.
 		d := p.backoff.When(req)
-		return ctrl.Result{RequeueAfter: max(f.RetryAfter, d)}
+		return ctrl.Result{RequeueAfter: min(max(f.RetryAfter, d), MaxRetryAfter)}
 	default:
 		return ctrl.Result{RequeueAfter: p.backoff.When(req)}
 	}

@@ -65,8 +65,8 @@ func (c *Client) ahGet(op Op, t provider.Target, id string) (*Member, time.Time,
 }
 
 // ahDelete sends the DELETE for id and, on a 404, the confirming read.
-// It returns nil when the delete succeeded, a ClassNotFound error when the
-// 404 is confirmed, and another error otherwise.
+// It returns nil when the delete succeeded or its 404 is confirmed by a
+// fresh read, as the real client does, and an error otherwise.
 func (c *Client) ahDelete(op Op, t provider.Target, id string) error {
 	heard, _ := exchange(c.p, c.call(op, t, id, ""), func(*Call) (Answer, struct{}) {
 		ms := c.p.targetLocked(t)
@@ -97,7 +97,7 @@ func (c *Client) ahDelete(op Op, t provider.Target, id string) error {
 		return fmt.Errorf("the delete answered 404 but the application still lists it: %w",
 			withClass(perr, provider.ClassUnavailable, ""))
 	}
-	return withClass(perr, provider.ClassNotFound, "already gone: a fresh read of the application does not list it")
+	return nil
 }
 
 // observe finds the collaborator by its recorded id. Without one it

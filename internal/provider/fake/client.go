@@ -140,11 +140,10 @@ func (c *Client) Update(ctx context.Context, col *collabv1alpha1.Collaborator) e
 	return c.p.adapter.update(c, col)
 }
 
-// Delete removes the collaborator. Unlike the real adapters, which turn a
-// confirmed "already gone" into nil, it returns a ClassNotFound error
-// then (which the Client contract and the reconciler treat as success),
-// so that tests can tell a delete that removed someone from one that
-// found nobody. Any answer that is not confirmed is never ClassNotFound.
+// Delete removes the collaborator. Like the real adapters, it returns nil
+// for the provider's documented success and for a documented "already
+// gone" (confirmed by a fresh read where the provider has one); tests tell
+// the two apart from Calls. Any other answer is an error.
 func (c *Client) Delete(ctx context.Context, col *collabv1alpha1.Collaborator) error {
 	if err := c.live(ctx, "delete collaborator"); err != nil {
 		return err

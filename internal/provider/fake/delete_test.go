@@ -44,9 +44,9 @@ var (
 )
 
 // Every answer a provider can give to a delete, for every preset: the
-// class the reconciler sees and what happened at the provider. Only a
-// documented "already gone", confirmed by a read where the provider has
-// one, is ClassNotFound.
+// class the reconciler sees and what happened at the provider. Only the
+// documented success and a documented "already gone", confirmed by a read
+// where the provider has one, are success (nil); nothing is ClassNotFound.
 func TestDeleteAnswers(t *testing.T) {
 	tests := map[string]struct {
 		present bool
@@ -58,9 +58,9 @@ func TestDeleteAnswers(t *testing.T) {
 			want:    each(deleteResult{Class: "ok", Ops: del}, nil),
 		},
 		"already gone, as the provider itself says": {
-			want: each(deleteResult{Class: "NotFound", Status: http.StatusOK, Ops: delConfirm}, map[string]deleteResult{
-				ah:  {Class: "NotFound", Status: http.StatusNotFound, Ops: delConfirm},
-				wti: {Class: "NotFound", Status: http.StatusNotFound, Ops: del},
+			want: each(deleteResult{Class: "ok", Ops: delConfirm}, map[string]deleteResult{
+				ah:  {Class: "ok", Ops: delConfirm},
+				wti: {Class: "ok", Ops: del},
 			}),
 		},
 		"already gone claimed while present: the fresh read tells": {
@@ -70,15 +70,15 @@ func TestDeleteAnswers(t *testing.T) {
 				qc: {Class: "Rejected", Status: http.StatusOK, Has: true, Ops: delConfirm},
 				ah: {Class: "Unavailable", Status: http.StatusNotFound, Has: true, Ops: delConfirm},
 				// No read exists to check the documented answer against.
-				wti: {Class: "NotFound", Status: http.StatusNotFound, Has: true, Ops: del},
+				wti: {Class: "ok", Has: true, Ops: del},
 			},
 		},
 		"already gone claimed and the fresh read omits it too": {
 			present: true,
 			answers: map[Op][]Answer{OpDelete: {{Kind: Gone}}, OpConfirm: {{Kind: Gone}}},
-			want: each(deleteResult{Class: "NotFound", Status: http.StatusOK, Has: true, Ops: delConfirm}, map[string]deleteResult{
-				ah:  {Class: "NotFound", Status: http.StatusNotFound, Has: true, Ops: delConfirm},
-				wti: {Class: "NotFound", Status: http.StatusNotFound, Has: true, Ops: del},
+			want: each(deleteResult{Class: "ok", Has: true, Ops: delConfirm}, map[string]deleteResult{
+				ah:  {Class: "ok", Has: true, Ops: delConfirm},
+				wti: {Class: "ok", Has: true, Ops: del},
 			}),
 		},
 		"already gone but the confirming read fails": {
@@ -86,7 +86,7 @@ func TestDeleteAnswers(t *testing.T) {
 			want: map[string]deleteResult{
 				qc:  {Class: "Rejected", Status: http.StatusOK, Ops: delConfirm},
 				ah:  {Class: "Unavailable", Status: http.StatusInternalServerError, Ops: delConfirm},
-				wti: {Class: "NotFound", Status: http.StatusNotFound, Ops: del},
+				wti: {Class: "ok", Ops: del},
 			},
 		},
 		"another 404 (a proxy's page)": {
@@ -175,7 +175,7 @@ func TestDeleteAnswers(t *testing.T) {
 	}
 }
 
-// A delete repeated after success finds nobody: ClassNotFound, which the
+// A delete repeated after success finds nobody: success again, which the
 // reconciler treats as done, and no second removal.
 func TestDeleteTwice(t *testing.T) {
 	for pname, ps := range presets {
@@ -186,7 +186,7 @@ func TestDeleteTwice(t *testing.T) {
 			first := c.Delete(t.Context(), col)
 			second := c.Delete(t.Context(), col)
 			got := []string{class(first), class(second)}
-			if diff := cmp.Diff([]string{"ok", "NotFound"}, got); diff != "" {
+			if diff := cmp.Diff([]string{"ok", "ok"}, got); diff != "" {
 				t.Errorf("classes (-want +got):\n%s", diff)
 			}
 			if p.Has(target, id) {

@@ -201,9 +201,9 @@ func (quantConnect) update(c *Client, col *collabv1alpha1.Collaborator) error {
 }
 
 // remove deletes the collaborator. The owner, known from the status, is
-// left alone without a call; a refusal is "already gone" (ClassNotFound)
-// only when a fresh read succeeds without the user, and success when it
-// shows the user is the owner.
+// left alone without a call; a refusal is "already gone" (success) only
+// when a fresh read succeeds without the user, or shows the user is the
+// owner.
 func (quantConnect) remove(c *Client, col *collabv1alpha1.Collaborator) error {
 	s, t, err := qcSpec(col, "delete collaborator")
 	if err != nil {
@@ -220,11 +220,8 @@ func (quantConnect) remove(c *Client, col *collabv1alpha1.Collaborator) error {
 	if perr.Class == provider.ClassRejected {
 		if fresh, _, readErr := c.qcRead(OpConfirm, t, s.UserID); readErr == nil {
 			found := qcFind(fresh, s.UserID)
-			if found != nil && found.Owner {
+			if found == nil || found.Owner {
 				return nil
-			}
-			if found == nil {
-				perr = withClass(perr, provider.ClassNotFound, "already gone: a fresh read does not list the collaborator")
 			}
 		}
 	}

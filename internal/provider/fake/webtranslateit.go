@@ -2,7 +2,6 @@ package fake
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
@@ -35,8 +34,8 @@ func (webTranslateIt) update(*Client, *collabv1alpha1.Collaborator) error {
 
 // remove removes the person from the organization. WebTranslateIt has no
 // read, so its documented "Couldn't find this collaborator on that
-// organization." is taken at its word: ClassNotFound, even when (under
-// an injected Gone) the person is still there. Any other 404 is
+// organization." is taken at its word: success, as the real client
+// decides, even when (under an injected Gone) the person is still there. Any other 404 is
 // ClassUnauthorized, as the real client decides: the token is the path,
 // so an undocumented 404 means it addresses no organization.
 func (webTranslateIt) remove(c *Client, col *collabv1alpha1.Collaborator) error {
@@ -65,8 +64,7 @@ func (webTranslateIt) remove(c *Client, col *collabv1alpha1.Collaborator) error 
 	case OK:
 		return nil
 	case Gone:
-		perr = &provider.Error{Provider: c.p.name, Op: op, Class: provider.ClassNotFound,
-			StatusCode: http.StatusNotFound, Message: "Couldn't find this collaborator on that organization."}
+		return nil
 	default:
 		perr = c.p.errorFor(op, heard)
 	}

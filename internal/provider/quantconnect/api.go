@@ -240,7 +240,7 @@ func (a *APIClient) call(ctx context.Context, op, path string, body, out any) er
 		if resp.StatusCode == http.StatusUnauthorized && msg == "" {
 			msg = "credentials refused (wrong user id or token, or the clock is off)"
 		}
-		return a.http.StatusError(op, resp, httpapi.ClassForStatus(resp.StatusCode), msg)
+		return a.http.StatusError(op, resp, statusClass(resp.StatusCode), msg)
 	}
 	if jsonErr != nil || env.Success == nil {
 		return a.http.StatusError(op, resp, provider.ClassUnavailable, "unexpected answer: not a QuantConnect JSON result")
@@ -298,4 +298,17 @@ func classifyRefusal(msg string) provider.Class {
 	default:
 		return provider.ClassRejected
 	}
+}
+
+// statusClass classifies a non-200 answer. QuantConnect answers its own
+// refusals, "not a collaborator" included, with HTTP 200 and success:false,
+// so a 404 is never its word that something is absent: it means a wrong
+// path (a base URL that passes the allow-list but is not the API) or a
+// proxy in front of it. Taking it for absence would let a delete pass for
+// done while the person stays, so it is a failure to retry and report.
+func statusClass(code int) provider.Class {
+	if code == http.StatusNotFound {
+		return provider.ClassUnavailable
+	}
+	return httpapi.ClassForStatus(code)
 }

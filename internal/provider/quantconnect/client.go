@@ -270,11 +270,11 @@ func (c *Client) refresh(ctx context.Context, key string, projectID int64) ([]Co
 }
 
 // refused reports an answer in which QuantConnect said no (success=false,
-// or a 4xx other than auth and rate limiting), after which the list is
+// or a 4xx other than auth, rate limiting and 404), after which the list is
 // worth reading; transport failures are not.
 func refused(err error) bool {
 	switch provider.ClassOf(err) {
-	case provider.ClassRejected, provider.ClassNotFound:
+	case provider.ClassRejected:
 		return true
 	default:
 		return false

@@ -89,7 +89,7 @@ func TestManagerOptions(t *testing.T) {
 			if got.Scheme != scheme {
 				t.Error("the manager does not use the scheme it was given")
 			}
-			var namespaces []string
+			var namespaces []string //nolint:prealloc // nil for none, as the expected values spell it
 			for ns := range got.Cache.DefaultNamespaces {
 				namespaces = append(namespaces, ns)
 			}

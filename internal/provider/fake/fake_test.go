@@ -193,8 +193,9 @@ func TestAddRemove(t *testing.T) {
 	p := NewQuantConnect(WithOwner("boss"))
 	p.Add(qcProject, Member{ID: "zoe"})
 	p.Add(qcProject, Member{ID: "amy", Write: true})
-	var ids []string
-	for _, m := range p.Members(qcProject) {
+	members := p.Members(qcProject)
+	ids := make([]string, 0, len(members))
+	for _, m := range members {
 		ids = append(ids, m.ID)
 	}
 	if diff := cmp.Diff([]string{"boss", "amy", "zoe"}, ids); diff != "" {

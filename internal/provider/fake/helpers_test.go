@@ -33,7 +33,7 @@ func class(err error) string {
 
 // ops lists the requests the provider received.
 func ops(p *Provider) []Op {
-	var out []Op
+	var out []Op //nolint:prealloc // nil for no requests, as the expected values spell it
 	for _, r := range p.Calls() {
 		out = append(out, r.Op)
 	}

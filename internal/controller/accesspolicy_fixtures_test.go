@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -96,4 +98,53 @@ func equalStrings(got, want []string) error {
 		return fmt.Errorf("got %q, want %q", got, want)
 	}
 	return nil
+}
+
+// qcConfigNamed creates a QuantConnect Secret NAME-creds and ProviderConfig
+// NAME on the fixture's simulator, with the owner's working token: a
+// second ProviderConfig on the same provider host.
+func (f *fixture) qcConfigNamed(name string) {
+	f.create(f.secret(name+"-creds", map[string]string{
+		collabv1alpha1.QuantConnectUserIDKey:   fmt.Sprint(qcOwnerUID),
+		collabv1alpha1.QuantConnectAPITokenKey: qcToken,
+	}))
+	f.create(&collabv1alpha1.ProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: collabv1alpha1.ProviderConfigSpec{
+			SyncInterval: &metav1.Duration{Duration: time.Hour},
+			QuantConnect: &collabv1alpha1.QuantConnectConfig{
+				BaseURL: f.qcURL, CredentialsSecretRef: collabv1alpha1.SecretReference{Name: name + "-creds"},
+			},
+		},
+	})
+}
+
+// checkDeclaredElsewhere checks that status.unmanaged is exactly members,
+// each flagged declared elsewhere with nothing else about the Collaborator
+// that declares it (the member and access come from the provider's list).
+func checkDeclaredElsewhere(t *testing.T, p *collabv1alpha1.AccessPolicy, members []string) {
+	t.Helper()
+	want := make([]collabv1alpha1.UnmanagedMember, 0, len(members))
+	for _, m := range members {
+		want = append(want, collabv1alpha1.UnmanagedMember{Member: m, Access: "read", DeclaredElsewhere: true})
+	}
+	if diff := cmp.Diff(want, p.Status.Unmanaged); diff != "" {
+		t.Errorf("status.unmanaged (-want +got):\n%s", diff)
+	}
+}
+
+// checkAdministratorNote checks that status.unmanaged is exactly the one
+// administrator, with a note saying why it is never removed.
+func checkAdministratorNote(t *testing.T, p *collabv1alpha1.AccessPolicy, member string) {
+	t.Helper()
+	if len(p.Status.Unmanaged) != 1 {
+		t.Fatalf("status.unmanaged = %+v, want %s alone", p.Status.Unmanaged, member)
+	}
+	u := p.Status.Unmanaged[0]
+	if u.Member != member || u.Access != "administrator" || u.DeclaredElsewhere {
+		t.Errorf("status.unmanaged[0] = %+v, want %s, administrator", u, member)
+	}
+	if err := containsAll(u.Note, "AppHarbor does not say", "never removed", "spec.exempt"); err != nil {
+		t.Errorf("note: %v", err)
+	}
 }

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -187,5 +188,104 @@ func TestAccessPolicySharesTheProjectRead(t *testing.T) {
 	got := qcCalls(f, "/collaboration/read") - reads
 	if got < intervals-1 || got > intervals+1 {
 		t.Errorf("%d project reads in %d intervals with a Collaborator and a policy; want about %d (one per interval)", got, intervals, intervals)
+	}
+}
+
+// A new policy judges from a read made after it existed, and a changed
+// one from a read made after its change: a member added at the provider
+// after the project's shared snapshot was read (here by mia's create, with
+// an hour's sync interval) is listed at once, not an hour later.
+func TestAccessPolicyReadsAfterItsGeneration(t *testing.T) {
+	f := newFixture(t)
+	startManager(t, f.ns, f.reg, managerOptions{})
+	f.quantConnectConfig(time.Hour)
+	f.addQCUsers("lee-q")
+	f.create(qcCollaborator("mia", "qc", "mia-ai", false, false))
+	f.waitReady("mia")
+	must(t, f.qc.SetCollaborator(qcProject, "noah", false, false))
+
+	f.create(qcPolicy("team", collabv1alpha1.AccessPolicyReport, 5))
+	p := f.waitPolicy("team", metav1.ConditionFalse, collabv1alpha1.ReasonUnmanagedMembers)
+	if err := equalStrings(unmanagedNames(p), []string{"noah read"}); err != nil {
+		t.Errorf("new policy: status.unmanaged: %v", err)
+	}
+
+	// Exempting noah is a new generation: its pass reads again and finds
+	// lee-q, added since, rather than calling the project Compliant.
+	must(t, f.qc.SetCollaborator(qcProject, "lee-q", false, true))
+	f.update(p, func() { p.Spec.Exempt = []string{"noah"} })
+	p = f.waitPolicy("team", metav1.ConditionFalse, collabv1alpha1.ReasonUnmanagedMembers)
+	if err := equalStrings(unmanagedNames(p), []string{"lee-q write"}); err != nil {
+		t.Errorf("changed policy: status.unmanaged: %v", err)
+	}
+}
+
+// A member declared by a live Collaborator elsewhere on the same target
+// (another namespace, or another ProviderConfig on the same provider host)
+// is never removed, and is listed as declared elsewhere with no other
+// detail; a hand-added one is removed as before.
+func TestAccessPolicyKeepsMembersDeclaredElsewhere(t *testing.T) {
+	f := newFixture(t)
+	other := f.tenant()
+	startManager(t, f.ns, f.reg, managerOptions{alsoWatch: []string{other.ns}})
+	f.quantConnectConfig(time.Hour)
+	f.qcConfigNamed("qc2")
+	other.quantConnectConfig(time.Hour)
+	f.addQCUsers("lee-q", "kim")
+	f.create(qcCollaborator("lee", "qc2", "lee-q", false, false))
+	other.create(qcCollaborator("noah", "qc", "noah", false, false))
+	f.waitReady("lee")
+	other.waitReady("noah")
+	must(t, f.qc.SetCollaborator(qcProject, "kim", false, false))
+
+	f.create(qcPolicy("team", collabv1alpha1.AccessPolicyEnforce, 5))
+	eventually(t, 20*time.Second, func() error { return equalStrings(f.qcMembers(), []string{"lee-q", "noah", qcOwner}) })
+	p := f.waitPolicy("team", metav1.ConditionTrue, collabv1alpha1.ReasonCompliant)
+	checkDeclaredElsewhere(t, p, []string{"lee-q", "noah"})
+	consistently(t, 2*time.Second, func() error { return equalStrings(f.qcMembers(), []string{"lee-q", "noah", qcOwner}) })
+}
+
+// AppHarbor cannot say whose its token is, so Enforce never removes an
+// administrator: one no Collaborator declares is listed with a note and
+// keeps the policy from Compliant until it is declared or exempt, while
+// the other unmanaged members are removed (and only those count toward
+// maxRemovals).
+func TestAccessPolicyNeverRemovesAppHarborAdministrators(t *testing.T) {
+	f := newFixture(t)
+	startManager(t, f.ns, f.reg, managerOptions{})
+	f.appHarborConfig(time.Hour)
+	_, err := f.ah.AddCollaborator(ahApp, "dave@example.com", "administrator")
+	must(t, err)
+	_, err = f.ah.AddCollaborator(ahApp, "carol@example.com", "collaborator")
+	must(t, err)
+	f.create(ahCollaborator("bob", "bob@example.com", collabv1alpha1.AppHarborRoleCollaborator))
+	f.waitReady("bob")
+
+	// One removal allowed: dave, never removed, does not count.
+	policy := ahPolicy("app", collabv1alpha1.AccessPolicyEnforce)
+	policy.Spec.MaxRemovals = ptrInt32(1)
+	f.create(policy)
+	eventually(t, 20*time.Second, func() error {
+		if _, ok := ahHolds(f, "carol@example.com"); ok {
+			return fmt.Errorf("carol, unmanaged, is still a collaborator")
+		}
+		return nil
+	})
+	p := f.waitPolicy("app", metav1.ConditionFalse, collabv1alpha1.ReasonUnmanagedMembers)
+	checkAdministratorNote(t, p, "dave")
+	if err := containsAll(policyMessage(p), "dave (administrator)", "never removed"); err != nil {
+		t.Error(err)
+	}
+	consistently(t, time.Second, func() error {
+		if _, ok := ahHolds(f, "dave@example.com"); !ok {
+			return fmt.Errorf("dave, an administrator, was removed")
+		}
+		return nil
+	})
+
+	f.update(p, func() { p.Spec.Exempt = []string{"dave"} })
+	p = f.waitPolicy("app", metav1.ConditionTrue, collabv1alpha1.ReasonCompliant)
+	if len(p.Status.Unmanaged) != 0 {
+		t.Errorf("after exempting dave: status.unmanaged %+v", p.Status.Unmanaged)
 	}
 }

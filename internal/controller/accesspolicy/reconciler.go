@@ -82,15 +82,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	// so any member in this answer that a Collaborator made is declared in
 	// the cache read below. Reading the other way round could see the
 	// member but not yet its Collaborator, and remove it.
-	members, at, err := lister.ListMembers(ctx, target)
+	members, at, err := listMembers(ctx, p, lister, target)
 	if err != nil {
 		return r.fail(ctx, p, "Reading the member list failed", err, true)
 	}
-	decl, err := declaredMembers(ctx, r.Client, p)
+	decl, err := declaredMembers(ctx, r.Client, p, hostKey(conn.Endpoint.BaseURL))
 	if err != nil {
 		return r.fail(ctx, p, "Listing the Collaborators failed", err, true)
 	}
 	sorted := sortMembers(p, members, decl)
+	undeclared, removable := sorted.undeclared(), sorted.removable()
 	p.Status.Members = int32(len(members))   //nolint:gosec // a member list is far below 2^31
 	p.Status.Managed = int32(sorted.managed) //nolint:gosec // at most the member count
 	p.Status.Unmanaged = unmanagedStatus(sorted.unmanaged)
@@ -99,43 +100,83 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	next := decl.capAtExpiry(ctrl.Result{RequeueAfter: engine.NextRead(at, interval)})
 	gen := p.Generation
 	switch {
-	case len(sorted.unmanaged) == 0:
-		r.compliant(p)
+	case len(undeclared) == 0:
+		r.compliant(p, sorted.unmanaged)
 		return next, nil
 	case p.Spec.Mode != collabv1alpha1.AccessPolicyEnforce:
 		r.stalled(p, collabv1alpha1.ReasonUnmanagedMembers, fmt.Sprintf(
 			"%d member(s) of %s %s are declared by no Collaborator: %s. Declare them with Collaborators "+
-				"(`kubectl collab import` prints them), add them to spec.exempt, or remove them; mode Enforce removes them",
-			len(sorted.unmanaged), conn.Endpoint.Provider, targetOf(&p.Spec), nameSome(sorted.unmanaged)))
+				"(`kubectl collab import` prints them), add them to spec.exempt, or remove them; mode Enforce removes them%s",
+			len(undeclared), conn.Endpoint.Provider, targetOf(&p.Spec), nameSome(undeclared), keptClause(undeclared)))
 		return next, nil
-	case len(sorted.unmanaged) > p.Spec.MaxRemovalsOrDefault():
+	case len(removable) > p.Spec.MaxRemovalsOrDefault():
 		r.stalled(p, collabv1alpha1.ReasonRemovalLimit, fmt.Sprintf(
 			"%d member(s) of %s %s are declared by no Collaborator, more than maxRemovals (%d): none was removed. "+
 				"Check that the Collaborators are all there; to proceed, raise spec.maxRemovals or declare or exempt members. Unmanaged: %s",
-			len(sorted.unmanaged), conn.Endpoint.Provider, targetOf(&p.Spec), p.Spec.MaxRemovalsOrDefault(), nameSome(sorted.unmanaged)))
+			len(removable), conn.Endpoint.Provider, targetOf(&p.Spec), p.Spec.MaxRemovalsOrDefault(), nameSome(removable)))
 		return next, nil
-	case decl.pendingIDs > 0:
-		// An AppHarbor Collaborator without a collaborator id may be
-		// creating one of these members this very moment.
-		engine.MarkProgress(&p.Status.Conditions, gen, metav1.ConditionFalse, collabv1alpha1.ReasonWaitingForCollaborators, fmt.Sprintf(
-			"%d Collaborator(s) of %s have no collaborator id yet, so the members they create cannot be told from unmanaged ones; "+
-				"nothing is removed until they have one", decl.pendingIDs, targetOf(&p.Spec)))
+	case len(removable) > 0 && decl.pendingIDs+decl.pendingElsewhere > 0:
+		// An AppHarbor Collaborator without its member's id may be creating
+		// one of these members this very moment. Those of other namespaces
+		// are not counted in the message: nothing of them is shown.
+		engine.MarkProgress(&p.Status.Conditions, gen, metav1.ConditionFalse, collabv1alpha1.ReasonWaitingForCollaborators,
+			waitingMessage(&p.Spec, decl))
 		return r.report.Retry.Pending(p), nil
 	}
-	for i, m := range sorted.unmanaged {
-		if err := lister.RemoveMember(ctx, target, m); err != nil {
-			p.Status.Unmanaged = unmanagedStatus(sorted.unmanaged[i:])
-			return r.fail(ctx, p, fmt.Sprintf("Removing %s failed", memberName(m)), err, false)
+	for i, m := range removable {
+		if err := lister.RemoveMember(ctx, target, m.Member); err != nil {
+			p.Status.Unmanaged = unmanagedStatus(without(sorted.unmanaged, removable[:i]))
+			return r.fail(ctx, p, fmt.Sprintf("Removing %s failed", memberName(m.Member)), err, false)
 		}
 		metrics.MemberRemoved(conn.Endpoint.Provider)
-		logf.FromContext(ctx).Info("Removed an unmanaged member", "member", memberName(m))
+		logf.FromContext(ctx).Info("Removed an unmanaged member", "member", memberName(m.Member))
 		r.report.Event(p, corev1.EventTypeNormal, eventRemoved, "Remove", "Removed %s (%s) from %s %s: no Collaborator declares them",
-			memberName(m), m.Access, conn.Endpoint.Provider, targetOf(&p.Spec))
+			memberName(m.Member), m.Access, conn.Endpoint.Provider, targetOf(&p.Spec))
 	}
-	p.Status.Members -= int32(len(sorted.unmanaged)) //nolint:gosec // bounded by the member count
-	p.Status.Unmanaged = nil
-	r.compliant(p)
+	p.Status.Members -= int32(len(removable)) //nolint:gosec // bounded by the member count
+	kept := sorted.kept()
+	p.Status.Unmanaged = unmanagedStatus(kept)
+	if left := (sorting{unmanaged: kept}).undeclared(); len(left) > 0 {
+		// Members Enforce may not remove (AppHarbor administrators) and no
+		// Collaborator declares: the project is not compliant, and only a
+		// person can make it so.
+		r.stalled(p, collabv1alpha1.ReasonUnmanagedMembers, fmt.Sprintf(
+			"%d member(s) of %s %s are declared by no Collaborator and are never removed: %s. %s",
+			len(left), conn.Endpoint.Provider, targetOf(&p.Spec), nameSome(left), adminNote))
+		return next, nil
+	}
+	r.compliant(p, kept)
 	return next, nil
+}
+
+// listMembers reads the target's member list from the shared snapshot,
+// unless that may be older than what the policy asks: a new policy, or a
+// new generation of one, must not judge from a snapshot read before it
+// existed (a new Report policy would call a project Compliant that a
+// member joined a moment earlier, and a new Enforce policy would remove
+// them only at the next read). A generation this status has not yet
+// described reads afresh; so does a snapshot from before the policy was
+// created (creationTimestamp counts whole seconds, hence the second's
+// margin). Later passes share the snapshot with the Collaborators.
+func listMembers(ctx context.Context, p *collabv1alpha1.AccessPolicy, lister provider.Lister, target provider.Target) ([]provider.Member, time.Time, error) {
+	newGeneration := p.Status.ObservedGeneration != p.Generation
+	if newGeneration {
+		ctx = provider.WithFreshRead(ctx)
+	}
+	members, at, err := lister.ListMembers(ctx, target)
+	if err != nil || newGeneration || !at.Before(p.CreationTimestamp.Add(time.Second)) {
+		return members, at, err
+	}
+	return lister.ListMembers(provider.WithFreshRead(ctx), target)
+}
+
+// without is fs less the members of gone.
+func without(fs, gone []finding) []finding {
+	ids := make(map[string]bool, len(gone))
+	for _, g := range gone {
+		ids[g.ID] = true
+	}
+	return filter(fs, func(f finding) bool { return !ids[f.ID] })
 }
 
 // connect resolves the ProviderConfig, checks it is for the policy's
@@ -153,12 +194,16 @@ func (r *Reconciler) connect(ctx context.Context, p *collabv1alpha1.AccessPolicy
 	return conn, lister, nil
 }
 
-// compliant records that every member is accounted for.
-func (r *Reconciler) compliant(p *collabv1alpha1.AccessPolicy) {
-	engine.MarkHealthy(&p.Status.Conditions, p.Generation, collabv1alpha1.ReasonCompliant,
-		fmt.Sprintf("Every member of %s %s is declared by a Collaborator, the owner, the ProviderConfig's own account or exempt",
-			p.Spec.ProviderName(), targetOf(&p.Spec)),
-		"The last read of the member list succeeded")
+// compliant records that every member is accounted for. Members declared
+// by Collaborators elsewhere are declared too; listed is what
+// status.unmanaged holds, only such members.
+func (r *Reconciler) compliant(p *collabv1alpha1.AccessPolicy, listed []finding) {
+	msg := fmt.Sprintf("Every member of %s %s is declared by a Collaborator, the owner, the ProviderConfig's own account or exempt",
+		p.Spec.ProviderName(), targetOf(&p.Spec))
+	if len(listed) > 0 {
+		msg += fmt.Sprintf("; %d of them, declared by Collaborators elsewhere in the cluster, are listed in status.unmanaged and never removed", len(listed))
+	}
+	engine.MarkHealthy(&p.Status.Conditions, p.Generation, collabv1alpha1.ReasonCompliant, msg, "The last read of the member list succeeded")
 	p.Status.LastSyncTime = engine.Now()
 	r.report.Retry.Succeeded(p)
 }
@@ -184,16 +229,41 @@ func (r *Reconciler) fail(ctx context.Context, p *collabv1alpha1.AccessPolicy, w
 }
 
 // nameSome names up to maxNamed members for a message.
-func nameSome(ms []provider.Member) string {
-	names := make([]string, 0, min(len(ms), maxNamed))
-	for i, m := range ms {
+func nameSome(fs []finding) string {
+	names := make([]string, 0, min(len(fs), maxNamed))
+	for i, f := range fs {
 		if i == maxNamed {
-			names = append(names, fmt.Sprintf("and %d more (see status.unmanaged)", len(ms)-maxNamed))
+			names = append(names, fmt.Sprintf("and %d more (see status.unmanaged)", len(fs)-maxNamed))
 			break
 		}
-		names = append(names, fmt.Sprintf("%s (%s)", memberName(m), m.Access))
+		names = append(names, fmt.Sprintf("%s (%s)", memberName(f.Member), f.Access))
 	}
 	return strings.Join(names, ", ")
+}
+
+// waitingMessage says why removals wait for Collaborators that may be
+// creating members. Those of other namespaces are not counted: nothing
+// about them is shown.
+func waitingMessage(s *collabv1alpha1.AccessPolicySpec, d declared) string {
+	who := fmt.Sprintf("%d Collaborator(s) of %s", d.pendingIDs, targetOf(s))
+	switch {
+	case d.pendingIDs == 0:
+		who = "Collaborators elsewhere in the cluster on " + targetOf(s)
+	case d.pendingElsewhere > 0:
+		who += ", and others elsewhere in the cluster,"
+	}
+	return who + " have no collaborator id yet or a create pending, so the members they create cannot be told from unmanaged ones; " +
+		"nothing is removed until they have their ids"
+}
+
+// keptClause explains, for a message, why some of fs are never removed.
+func keptClause(fs []finding) string {
+	for _, f := range fs {
+		if f.note != "" {
+			return ". Administrators are the exception: " + adminNote
+		}
+	}
+	return ""
 }
 
 // capAtExpiry brings the next pass forward to the next expiry of a

@@ -24,23 +24,67 @@ import (
 )
 
 // indexPolicyProviderConfigRef indexes AccessPolicies by the ProviderConfig
-// they reference, so a Collaborator's change finds its policies without a
-// list of the namespace.
+// they reference, so a ProviderConfig's change finds its policies without
+// a list of the namespace.
 const indexPolicyProviderConfigRef = ".spec.providerConfigRef.name"
 
-// SetupWithManager registers the AccessPolicy index, the controller and its
-// watches (SetupIndexes must have run on mgr, for the Collaborators'
-// index). A Collaborator created, deleted, expired or given its id
-// requeues the policies of its project, and ProviderConfig and Secret
-// changes requeue the policies that use them.
+// IndexCollaboratorTarget indexes Collaborators by their provider target
+// ("quantconnect/<projectID>", "appharbor/<application>") in every
+// namespace, so that a pass reads the Collaborators declaring members of
+// its target, here or elsewhere, and never the whole cluster's.
+const IndexCollaboratorTarget = ".spec.target"
+
+// indexPolicyTarget indexes AccessPolicies by their target in the same
+// form, so that a Collaborator's change finds every policy of its target,
+// in its namespace or another.
+const indexPolicyTarget = ".spec.target"
+
+// Index is one field index the reconciler queries.
+type Index struct {
+	// Object is the indexed type.
+	Object client.Object
+	// Field names the index in client.MatchingFields.
+	Field string
+	// Extract gives an object's values.
+	Extract client.IndexerFunc
+}
+
+// Indexes are the field indexes the reconciler queries besides those of
+// usage.SetupIndexes. SetupWithManager registers them; a test that builds
+// its client by hand registers them too (fake.ClientBuilder.WithIndex),
+// or its Lists fail.
+func Indexes() []Index {
+	return []Index{
+		{Object: &collabv1alpha1.AccessPolicy{}, Field: indexPolicyProviderConfigRef, Extract: func(o client.Object) []string {
+			return []string{o.(*collabv1alpha1.AccessPolicy).Spec.ProviderConfigRef.Name}
+		}},
+		{Object: &collabv1alpha1.AccessPolicy{}, Field: indexPolicyTarget, Extract: func(o client.Object) []string {
+			return nonEmpty(policyTargetKey(&o.(*collabv1alpha1.AccessPolicy).Spec))
+		}},
+		{Object: &collabv1alpha1.Collaborator{}, Field: IndexCollaboratorTarget, Extract: func(o client.Object) []string {
+			return nonEmpty(collaboratorTargetKey(&o.(*collabv1alpha1.Collaborator).Spec))
+		}},
+	}
+}
+
+func nonEmpty(k string) []string {
+	if k == "" {
+		return nil
+	}
+	return []string{k}
+}
+
+// SetupWithManager registers the reconciler's indexes, the controller and
+// its watches (SetupIndexes must have run on mgr). A Collaborator created,
+// deleted, expired or given its id requeues the policies of its target in
+// every namespace, and ProviderConfig and Secret changes requeue the
+// policies that use them.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.init()
-	err := mgr.GetFieldIndexer().IndexField(context.Background(), &collabv1alpha1.AccessPolicy{}, indexPolicyProviderConfigRef,
-		func(o client.Object) []string {
-			return []string{o.(*collabv1alpha1.AccessPolicy).Spec.ProviderConfigRef.Name}
-		})
-	if err != nil {
-		return fmt.Errorf("indexing AccessPolicies by ProviderConfig: %w", err)
+	for _, ix := range Indexes() {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), ix.Object, ix.Field, ix.Extract); err != nil {
+			return fmt.Errorf("indexing %T by %s: %w", ix.Object, ix.Field, err)
+		}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&collabv1alpha1.AccessPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -56,8 +100,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // declarationChanged passes the Collaborator events that can change what a
 // policy counts as declared: creation, deletion (its start and its end),
-// a spec change (expiresAt), the external id arriving, and Ready's reason
-// moving (an expiry happened). Other status writes pass nothing.
+// a spec change (expiresAt), the external id or the pending-create mark
+// coming or going, and Ready's reason moving (an expiry happened). Other
+// status writes pass nothing.
 func declarationChanged() predicate.Predicate {
 	return predicate.Funcs{
 		CreateFunc: func(event.CreateEvent) bool { return true },
@@ -71,6 +116,7 @@ func declarationChanged() predicate.Predicate {
 			return o.Generation != n.Generation ||
 				!equality.Semantic.DeepEqual(o.DeletionTimestamp, n.DeletionTimestamp) ||
 				o.Annotations[collabv1alpha1.ExternalIDAnnotation] != n.Annotations[collabv1alpha1.ExternalIDAnnotation] ||
+				o.Annotations[collabv1alpha1.PendingCreateAnnotation] != n.Annotations[collabv1alpha1.PendingCreateAnnotation] ||
 				readyReason(o) != readyReason(n)
 		},
 		GenericFunc: func(event.GenericEvent) bool { return false },
@@ -84,21 +130,26 @@ func readyReason(c *collabv1alpha1.Collaborator) string {
 	return ""
 }
 
+// policiesOfCollaborator maps a Collaborator to every policy of its target:
+// its own namespace's, and others', for which it declares a member
+// elsewhere.
 func (r *Reconciler) policiesOfCollaborator(ctx context.Context, o client.Object) []reconcile.Request {
 	c, ok := o.(*collabv1alpha1.Collaborator)
 	if !ok {
 		return nil
 	}
-	list, err := r.policiesUsing(ctx, c.Namespace, c.Spec.ProviderConfigRef.Name)
-	if err != nil {
+	key := collaboratorTargetKey(&c.Spec)
+	if key == "" {
+		return nil
+	}
+	list := &collabv1alpha1.AccessPolicyList{}
+	if err := r.Client.List(ctx, list, client.MatchingFields{indexPolicyTarget: key}, client.UnsafeDisableDeepCopy); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing AccessPolicies of a Collaborator failed", "collaborator", c.Name)
 		return nil
 	}
-	var reqs []reconcile.Request
+	reqs := make([]reconcile.Request, 0, len(list.Items))
 	for i := range list.Items {
-		if covers(&list.Items[i], c) {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-		}
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
 	return reqs
 }

@@ -62,24 +62,63 @@ const (
 	maxPause = time.Minute
 )
 
-// Wait blocks until the budget allows one request, or ctx ends. It returns
-// how long it waited.
-func (b *Budget) Wait(ctx context.Context) (time.Duration, error) {
+// MaxInlineWait is the longest a request waits for its budget inside the
+// caller. A longer wait is not slept in a reconcile worker: Take returns
+// a *SpentError and the caller comes back later, so that one tenant's
+// spent budget or paused provider never parks the workers every other
+// tenant needs.
+const MaxInlineWait = time.Second
+
+// MaxPause caps how long a rate-limit answer pauses a budget: a provider
+// (or a proxy in front of it) asking for hours must not stop revocations
+// for hours.
+const MaxPause = 15 * time.Minute
+
+// SpentError says the budget allows no request for Wait.
+type SpentError struct {
+	// Wait is how long until the budget allows one.
+	Wait time.Duration
+	// Paused says the wait comes from the provider's rate-limit answer,
+	// not from these credentials' own requestsPerSecond.
+	Paused bool
+}
+
+// Error implements error.
+func (e *SpentError) Error() string {
+	if e.Paused {
+		return fmt.Sprintf("the provider asked these credentials to wait (rate limit): no request is sent for %s",
+			e.Wait.Round(time.Second))
+	}
+	return fmt.Sprintf("the request budget of these credentials (rateLimit) allows the next request in %s",
+		e.Wait.Round(10*time.Millisecond))
+}
+
+// Take spends one request from the budget, waiting at most MaxInlineWait
+// (or until ctx ends) for it. It returns how long it waited; a longer wait
+// is a *SpentError, and nothing is spent.
+func (b *Budget) Take(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
 	b.mu.Lock()
 	until := b.pausedUntil
 	b.mu.Unlock()
 	if d := time.Until(until); d > 0 {
+		return 0, &SpentError{Wait: d, Paused: true}
+	}
+	r := b.limiter.Reserve()
+	d := r.Delay()
+	if d > MaxInlineWait {
+		r.Cancel()
+		return 0, &SpentError{Wait: d}
+	}
+	if d > 0 {
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
+			r.Cancel()
 			return time.Since(start), fmt.Errorf("waiting for the request budget: %w", ctx.Err())
 		}
-	}
-	if err := b.limiter.Wait(ctx); err != nil {
-		return time.Since(start), fmt.Errorf("waiting for the request budget: %w", err)
 	}
 	return time.Since(start), nil
 }
@@ -94,6 +133,7 @@ func (b *Budget) Pause(wait time.Duration) {
 		wait = min(minPause<<min(b.strikes, 6), maxPause)
 		b.strikes++
 	}
+	wait = min(wait, MaxPause)
 	if until := time.Now().Add(wait); until.After(b.pausedUntil) {
 		b.pausedUntil = until
 	}

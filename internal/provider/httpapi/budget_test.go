@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -77,5 +78,77 @@ func TestBudgetPauseBacksOff(t *testing.T) {
 	b.Pause(0)
 	if p := b.PausedFor().Round(time.Second); p != time.Second {
 		t.Errorf("pause after a success %s, want 1s", p)
+	}
+}
+
+// No caller sleeps on a budget it cannot spend soon: a budget paused by a
+// rate-limit answer, or one whose next request is more than MaxInlineWait
+// away, answers at once with how long to wait, sends nothing and spends
+// nothing; a wait within MaxInlineWait is waited.
+func TestSpentBudgetAnswersAtOnce(t *testing.T) {
+	tests := map[string]struct {
+		prepare    func(b *Budget)
+		wantPaused bool
+		minWait    time.Duration
+		maxWait    time.Duration
+	}{
+		"paused by a Retry-After of a day, capped": {
+			prepare:    func(b *Budget) { b.Pause(24 * time.Hour) },
+			wantPaused: true, minWait: MaxPause - time.Minute, maxWait: MaxPause,
+		},
+		"paused for ten minutes": {
+			prepare:    func(b *Budget) { b.Pause(10 * time.Minute) },
+			wantPaused: true, minWait: 9 * time.Minute, maxWait: 10 * time.Minute,
+		},
+		"requestsPerSecond 1 with three requests already taken": {
+			prepare: func(b *Budget) {
+				for range 3 {
+					b.limiter.Reserve()
+				}
+			},
+			minWait: 2 * time.Second, maxWait: 4 * time.Second,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			b := NewBudgets().For("k", 1, 1)
+			tc.prepare(b)
+			tokens := b.limiter.Tokens()
+			_, err := b.Take(context.Background())
+			var spent *SpentError
+			if !errors.As(err, &spent) {
+				t.Fatalf("Take = %v, want a *SpentError", err)
+			}
+			if spent.Paused != tc.wantPaused || spent.Wait < tc.minWait || spent.Wait > tc.maxWait {
+				t.Errorf("SpentError %+v, want paused=%v and a wait in [%s, %s]", spent, tc.wantPaused, tc.minWait, tc.maxWait)
+			}
+			if got := b.limiter.Tokens(); got < tokens-0.01 {
+				t.Errorf("a refused Take spent from the budget: %.2f tokens, had %.2f", got, tokens)
+			}
+		})
+	}
+}
+
+// Do turns a spent budget into a rate-limit error that carries the wait,
+// without sending the request.
+func TestDoDoesNotSendOnASpentBudget(t *testing.T) {
+	var served atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		served.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	s := NewSettings()
+	c := NewClient("Test", s.ForCredentials(provider.Config{BaseURL: srv.URL,
+		Credentials: provider.Credentials{"token": []byte("a")}, RequestsPerSecond: 1, Burst: 1}), nil)
+	c.Budget.Pause(10 * time.Minute)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL, http.NoBody)
+	_, err := c.Do("read", req)
+	if provider.ClassOf(err) != provider.ClassRateLimited || provider.RetryAfterOf(err) < 9*time.Minute {
+		t.Errorf("Do = %v (class %s, Retry-After %s), want RateLimited with the pause's wait",
+			err, provider.ClassOf(err), provider.RetryAfterOf(err))
+	}
+	if n := served.Load(); n != 0 {
+		t.Errorf("%d requests sent during the pause, want 0", n)
 	}
 }

@@ -199,9 +199,16 @@ type Response struct {
 // the path.
 func (c *Client) Do(op string, req *http.Request) (*Response, error) {
 	if c.Budget != nil {
-		waited, err := c.Budget.Wait(req.Context())
+		waited, err := c.Budget.Take(req.Context())
 		if c.Observer != nil {
 			c.Observer.BudgetWait(c.Provider, waited)
+		}
+		var spent *SpentError
+		if errors.As(err, &spent) {
+			// Nothing was sent: the caller comes back when the budget
+			// allows, instead of holding its worker until then.
+			return nil, &provider.Error{Provider: c.Provider, Op: op, Class: provider.ClassRateLimited,
+				RetryAfter: spent.Wait, Message: spent.Error()}
 		}
 		if err != nil {
 			return nil, &provider.Error{Provider: c.Provider, Op: op, Class: provider.ClassUnavailable, Message: err.Error()}

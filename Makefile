@@ -88,6 +88,13 @@ verify-generated: ## Fail if generated files (CRDs, role.yaml, deepcopy) differ 
 test: manifests generate fmt vet verify-generated envtest helm promtool ## Run all tests against a real API server (envtest), with coverage.
 	HELM="$(HELM)" PROMTOOL="$(PROMTOOL)" KUBEBUILDER_ASSETS="$$($(ENVTEST_SETUP))" go test ./... -coverprofile cover.out
 
+# test-unit leaves out the packages whose tests start an API server (envtest)
+# or need outside tools: the envtest suite in internal/controller,
+# internal/events, cmd/kubectl-collab and everything under test/.
+.PHONY: test-unit
+test-unit: ## Run the fast tests: reconcile logic against in-memory fake providers, no API server.
+	go test $$(go list ./... | grep -Ev '/internal/controller$$|/internal/events$$|/cmd/kubectl-collab$$|/test/')
+
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint linter.
 	$(GOLANGCI_LINT) run

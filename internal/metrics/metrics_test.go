@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -26,12 +27,12 @@ func TestRequestsCountWhatWentOut(t *testing.T) {
 		BaseURL: srv.URL, Credentials: provider.Credentials{"k": []byte("v")}, RequestsPerSecond: 1000, Burst: 10,
 	})
 	c := httpapi.NewClient(prov, s, nil)
-	for range codes {
+	for i := range codes {
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, http.NoBody)
 		_, _ = c.Do("read collaborators", req)
-		c.Budget.Succeeded()
-		// The 429 paused the budget; a test need not wait it out.
-		c.Budget = s.Budgets.For("fresh", 1000, 10)
+		// The 429 paused the budget, which then sends nothing until the
+		// pause ends: each request gets a budget of its own.
+		c.Budget = s.Budgets.For(fmt.Sprint("fresh-", i), 1000, 10)
 	}
 	for outcome, want := range map[string]float64{"success": 1, "Unavailable": 1, "RateLimited": 1, "Unauthorized": 1} {
 		if got := testutil.ToFloat64(requests.WithLabelValues(prov, "read_collaborators", outcome)); got != want {

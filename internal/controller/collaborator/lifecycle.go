@@ -115,12 +115,15 @@ func (r *Reconciler) reconcileExpired(ctx context.Context, c *collabv1alpha1.Col
 	msg := fmt.Sprintf("Access expired at %s: %s is not a collaborator of %s at %s", at, member, target, c.Spec.ProviderName())
 	if removed {
 		msg = fmt.Sprintf("Access expired at %s: removed %s from %s at %s", at, member, target, c.Spec.ProviderName())
-	} else if alreadyDone {
-		msg = ready.Message
 	}
-	if readable {
+	switch {
+	case alreadyDone && !removed:
+		// The message of the pass that removed them still holds, advice
+		// included.
+		msg = ready.Message
+	case readable:
 		msg += "; a later re-add is removed again at the next read. Move spec.expiresAt into the future, or remove it, to grant access again"
-	} else {
+	default:
 		msg += ". Move spec.expiresAt into the future, or remove it, to make the object manage access again"
 	}
 	c.Status.QuantConnect, c.Status.AppHarbor = nil, nil

@@ -116,7 +116,7 @@ func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOpti
 	if slow == 0 {
 		slow = time.Minute
 	}
-	var secrets client.Reader = mgr.GetAPIReader()
+	secrets := mgr.GetAPIReader()
 	if o.secretGets != nil {
 		secrets = countingReader{Reader: secrets, gets: o.secretGets}
 	}

@@ -67,3 +67,43 @@ func TestTrustExpiredReAddIsRemovedAgain(t *testing.T) {
 		})
 	}
 }
+
+// Steady state writes nothing (API.md, "What holds whatever the load"):
+// a periodic re-read that finds the provider as expected changes no
+// object. QuantConnect's create answer is its whole list, so the first
+// read after a create is already quiet. AppHarbor's create answer carries
+// only the new id: the first read adds the user's id and name to
+// status.appHarbor (one status write per created collaborator, new
+// information, not churn), and every read after it is quiet.
+func TestTrustReadsAfterCreateWriteNothing(t *testing.T) {
+	tests := map[string]struct {
+		provider string
+		// learning is how many reads after the create still learn
+		// something the create's answer could not say.
+		learning int
+	}{
+		"QuantConnect": {provider: collabv1alpha1.ProviderQuantConnect},
+		"AppHarbor":    {provider: collabv1alpha1.ProviderAppHarbor, learning: 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			e, r := newEnv(t)
+			c := ct.Collaborator(tc.provider, "person", "person")
+			e.Create(c)
+			created := e.Reconcile(r, c)
+			if !e.Holds(c) || created.Err != nil {
+				t.Fatalf("setup: not created:\n%s", ct.DescribePasses([]ct.Pass{created}))
+			}
+			for i := range tc.learning {
+				if read := e.Reconcile(r, c); read.Quiet() {
+					t.Errorf("read %d after the create learnt nothing; want the user's id and name", i+1)
+				}
+			}
+			for i := range 2 {
+				if read := e.Reconcile(r, c); !read.Quiet() {
+					t.Errorf("steady-state read %d wrote:\n%s", i+1, ct.DescribePasses([]ct.Pass{read}))
+				}
+			}
+		})
+	}
+}

@@ -171,7 +171,8 @@ func managerOptions(o Options, scheme *runtime.Scheme, metricsOpts metricsserver
 // setupControllers registers the provider registry, the event recorder and
 // the reconcilers with mgr.
 func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
-	providers := builtin.NewRegistry(builtin.Options{Timeout: o.ProviderTimeout, Observer: metrics.Provider{}})
+	providers := builtin.NewRegistry(builtin.Options{Timeout: o.ProviderTimeout, Observer: metrics.Provider{},
+		MaxInFlight: maxInFlight(o.MaxConcurrentReconciles)})
 	// Events are written by a recorder that remembers little of them
 	// (see internal/events), not by the manager's broadcaster.
 	recorder := events.NewRecorder(mgr.GetClient(), mgr.GetScheme(), "collaborator-operator")
@@ -184,4 +185,11 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Recorder:                recorder,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 	})
+}
+
+// maxInFlight is how many requests one set of credentials may have
+// awaiting answers at once: half the workers, so that one tenant's slow or
+// hanging provider leaves the other half to every other tenant.
+func maxInFlight(workers int) int {
+	return max(workers/2, 1)
 }

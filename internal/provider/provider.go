@@ -139,3 +139,19 @@ func FreshRead(ctx context.Context) bool {
 	v, _ := ctx.Value(freshReadKey{}).(bool)
 	return v
 }
+
+type removalKey struct{}
+
+// WithRemoval marks the calls made with ctx as removals that are due (a
+// delete, an expiry, an AccessPolicy removal): they go before any other
+// call waiting on the same request budget, so revocations are never
+// queued behind grants and reads.
+func WithRemoval(ctx context.Context) context.Context {
+	return context.WithValue(ctx, removalKey{}, true)
+}
+
+// IsRemoval reports whether ctx marks a removal.
+func IsRemoval(ctx context.Context) bool {
+	v, _ := ctx.Value(removalKey{}).(bool)
+	return v
+}

@@ -124,7 +124,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		return r.report.Retry.Pending(p), nil
 	}
 	for i, m := range removable {
-		if err := lister.RemoveMember(ctx, target, m.Member); err != nil {
+		if err := lister.RemoveMember(provider.WithRemoval(ctx), target, m.Member); err != nil {
 			p.Status.Unmanaged = unmanagedStatus(without(sorted.unmanaged, removable[:i]))
 			return r.fail(ctx, p, fmt.Sprintf("Removing %s failed", memberName(m.Member)), err, false)
 		}

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
@@ -63,11 +64,17 @@ func untilExpiry(c *collabv1alpha1.Collaborator, res ctrl.Result) ctrl.Result {
 	if c.Spec.ExpiresAt == nil || expired(c) {
 		return res
 	}
-	if d := time.Until(c.Spec.ExpiresAt.Time); res.RequeueAfter == 0 || d < res.RequeueAfter {
+	if d := time.Until(c.Spec.ExpiresAt.Time); res.RequeueAfter == 0 || d <= res.RequeueAfter {
 		res.RequeueAfter = d
+		// An expiry goes before the other work in the queue.
+		res.Priority = ptr.To(expiryPriority)
 	}
 	return res
 }
+
+// expiryPriority is the work-queue priority of the pass due at an object's
+// expiry: above the default (0) of every other pass.
+const expiryPriority = 100
 
 // grantContext bounds a call that grants or changes access by the object's
 // expiry: no create or update is sent at or after expiresAt, however long

@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -108,6 +109,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		res, err = r.reconcileNormal(ctx, c)
 		res = untilExpiry(c, res)
 	}
+	if res.Priority == nil {
+		// A request keeps its priority across requeues unless told:
+		// only the pass due at an expiry goes first.
+		res.Priority = ptr.To(0)
+	}
 	if fresh && err == nil {
 		c.Status.LastHandledReconcileAt = requested
 	}
@@ -145,7 +151,9 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Coll
 		return r.fail(ctx, c, "Cannot hold the credentials for a later delete", err, true)
 	}
 	if expired(c) {
-		return r.reconcileExpired(ctx, c, conn)
+		// The expiry pass is a removal due: its calls go before grants and
+		// reads waiting on the same request budget.
+		return r.reconcileExpired(provider.WithRemoval(ctx), c, conn)
 	}
 	pcl := conn.Client
 	// A new object reads as in progress from its creation (the API server
@@ -263,7 +271,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, c *collabv1alpha1.Coll
 	// Done only on the provider's documented success or "already gone"
 	// (which the client confirms by a fresh read where it can): any error,
 	// whatever its class, keeps the object.
-	if err := conn.Client.Delete(ctx, c); err != nil {
+	if err := conn.Client.Delete(provider.WithRemoval(ctx), c); err != nil {
 		return r.failDelete(ctx, c, err)
 	}
 	r.report.Event(c, corev1.EventTypeNormal, eventDeleted, "Delete", "Removed the collaborator at %s", c.Spec.ProviderName())

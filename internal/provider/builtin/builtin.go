@@ -21,6 +21,9 @@ type Options struct {
 	// Observer, when set, is told of every request, budget wait and
 	// snapshot read (the metrics).
 	Observer httpapi.Observer
+	// MaxInFlight bounds the requests made with one set of credentials
+	// that may await their answers at once; 0 is no bound.
+	MaxInFlight int
 }
 
 // NewRegistry returns a Registry with QuantConnect, AppHarbor and
@@ -28,7 +31,7 @@ type Options struct {
 // caches that let Collaborators of one project share reads.
 func NewRegistry(o Options) *provider.Registry {
 	r := provider.NewRegistry()
-	opts := []httpapi.Option{httpapi.WithTimeout(o.Timeout), httpapi.WithObserver(o.Observer)}
+	opts := []httpapi.Option{httpapi.WithTimeout(o.Timeout), httpapi.WithObserver(o.Observer), httpapi.WithMaxInFlight(o.MaxInFlight)}
 	r.Register(collabv1alpha1.ProviderQuantConnect, quantconnect.NewFactory(opts...))
 	r.Register(collabv1alpha1.ProviderAppHarbor, appharbor.NewFactory(opts...))
 	r.Register(collabv1alpha1.ProviderWebTranslateIt, webtranslateit.NewFactory(opts...))

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/collab-dev/collaborator-operator/internal/provider"
 )
 
 // Budgets holds one request budget per set of credentials (and base URL),
@@ -16,6 +19,9 @@ import (
 type Budgets struct {
 	mu sync.Mutex
 	by map[string]*Budget
+	// maxInFlight bounds the requests of one budget that may await their
+	// answers at once (see Budget.Take); 0 means no bound.
+	maxInFlight int
 }
 
 // NewBudgets returns an empty set of budgets.
@@ -33,6 +39,9 @@ func (b *Budgets) For(key string, rps, burst int) *Budget {
 	bg, ok := b.by[key]
 	if !ok {
 		bg = &Budget{limiter: rate.NewLimiter(rate.Limit(rps), burst)}
+		if b.maxInFlight > 0 {
+			bg.slots = make(chan struct{}, b.maxInFlight)
+		}
 		b.by[key] = bg
 		return bg
 	}
@@ -48,6 +57,14 @@ func (b *Budgets) For(key string, rps, burst int) *Budget {
 // Budget is a token bucket that a rate-limit answer can pause as a whole.
 type Budget struct {
 	limiter *rate.Limiter
+
+	// slots holds one token per request awaiting its answer: a slow or
+	// hanging provider of one tenant can hold that many workers, never
+	// all of them. Nil is no bound.
+	slots chan struct{}
+	// removals counts removals waiting to spend from this budget; other
+	// calls yield to them.
+	removals atomic.Int32
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -74,6 +91,10 @@ const MaxInlineWait = time.Second
 // for hours.
 const MaxPause = 15 * time.Minute
 
+// busyRetry is when a call turned away for a full set of slots, or to
+// let removals go first, comes back.
+const busyRetry = time.Second
+
 // SpentError says the budget allows no request for Wait.
 type SpentError struct {
 	// Wait is how long until the budget allows one.
@@ -81,10 +102,17 @@ type SpentError struct {
 	// Paused says the wait comes from the provider's rate-limit answer,
 	// not from these credentials' own requestsPerSecond.
 	Paused bool
+	// Busy says every slot of these credentials awaits an answer, or
+	// removals wait for this budget and go first.
+	Busy bool
 }
 
 // Error implements error.
 func (e *SpentError) Error() string {
+	if e.Busy {
+		return "every request slot of these credentials awaits the provider's answer, or removals due go first: " +
+			"no request is sent now"
+	}
 	if e.Paused {
 		return fmt.Sprintf("the provider asked these credentials to wait (rate limit): no request is sent for %s",
 			e.Wait.Round(time.Second))
@@ -94,21 +122,41 @@ func (e *SpentError) Error() string {
 }
 
 // Take spends one request from the budget, waiting at most MaxInlineWait
-// (or until ctx ends) for it. It returns how long it waited; a longer wait
-// is a *SpentError, and nothing is spent.
-func (b *Budget) Take(ctx context.Context) (time.Duration, error) {
+// (or until ctx ends) for it, and takes one of its slots. The returned
+// release gives the slot back; call it once the answer is read. A longer
+// wait, a full set of slots, or removals waiting while ctx is not one
+// (provider.WithRemoval) is a *SpentError, and nothing is spent.
+func (b *Budget) Take(ctx context.Context) (release func(), waited time.Duration, err error) {
 	start := time.Now()
+	removal := provider.IsRemoval(ctx)
+	if removal {
+		b.removals.Add(1)
+		defer b.removals.Add(-1)
+	} else if b.removals.Load() > 0 {
+		return nil, 0, &SpentError{Wait: busyRetry, Busy: true}
+	}
 	b.mu.Lock()
 	until := b.pausedUntil
 	b.mu.Unlock()
 	if d := time.Until(until); d > 0 {
-		return 0, &SpentError{Wait: d, Paused: true}
+		return nil, 0, &SpentError{Wait: d, Paused: true}
+	}
+	release = func() {}
+	if b.slots != nil {
+		select {
+		case b.slots <- struct{}{}:
+			var once sync.Once
+			release = func() { once.Do(func() { <-b.slots }) }
+		default:
+			return nil, 0, &SpentError{Wait: busyRetry, Busy: true}
+		}
 	}
 	r := b.limiter.Reserve()
 	d := r.Delay()
 	if d > MaxInlineWait {
 		r.Cancel()
-		return 0, &SpentError{Wait: d}
+		release()
+		return nil, 0, &SpentError{Wait: d}
 	}
 	if d > 0 {
 		t := time.NewTimer(d)
@@ -117,10 +165,11 @@ func (b *Budget) Take(ctx context.Context) (time.Duration, error) {
 		case <-ctx.Done():
 			t.Stop()
 			r.Cancel()
-			return time.Since(start), fmt.Errorf("waiting for the request budget: %w", ctx.Err())
+			release()
+			return nil, time.Since(start), fmt.Errorf("waiting for the request budget: %w", ctx.Err())
 		}
 	}
-	return time.Since(start), nil
+	return release, time.Since(start), nil
 }
 
 // Pause stops every caller of the budget for wait, or, when the provider

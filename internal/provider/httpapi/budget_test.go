@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"runtime"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -114,7 +115,7 @@ func TestSpentBudgetAnswersAtOnce(t *testing.T) {
 			b := NewBudgets().For("k", 1, 1)
 			tc.prepare(b)
 			tokens := b.limiter.Tokens()
-			_, err := b.Take(context.Background())
+			_, _, err := b.Take(context.Background())
 			var spent *SpentError
 			if !errors.As(err, &spent) {
 				t.Fatalf("Take = %v, want a *SpentError", err)
@@ -150,5 +151,65 @@ func TestDoDoesNotSendOnASpentBudget(t *testing.T) {
 	}
 	if n := served.Load(); n != 0 {
 		t.Errorf("%d requests sent during the pause, want 0", n)
+	}
+}
+
+// One set of credentials holds at most its slots of requests awaiting
+// answers: the next call is turned away at once (Busy) instead of waiting,
+// and a released slot serves the next call.
+func TestBudgetSlotsBoundRequestsInFlight(t *testing.T) {
+	bs := NewBudgets()
+	bs.maxInFlight = 2
+	b := bs.For("k", 1000, 100)
+	first, _, err := b.Take(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Take(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = b.Take(context.Background())
+	var spent *SpentError
+	if !errors.As(err, &spent) || !spent.Busy {
+		t.Fatalf("third Take with two slots in use = %v, want a Busy *SpentError", err)
+	}
+	first()
+	first() // releasing twice gives back one slot only
+	if _, _, err := b.Take(context.Background()); err != nil {
+		t.Errorf("Take after a release = %v", err)
+	}
+	if _, _, err := b.Take(context.Background()); err == nil {
+		t.Error("a double release gave back two slots")
+	}
+}
+
+// Removals due go first: while one waits for the budget, other calls are
+// turned away at once, and the removal gets the next request.
+func TestRemovalsGoFirst(t *testing.T) {
+	b := NewBudgets().For("k", 2, 1)
+	if _, _, err := b.Take(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := b.Take(provider.WithRemoval(context.Background()))
+		done <- err
+	}()
+	// Poll until the removal is waiting for its token.
+	for b.removals.Load() == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("the removal did not wait for the spent budget: %v", err)
+		default:
+			runtime.Gosched()
+		}
+	}
+	_, _, err := b.Take(context.Background())
+	var spent *SpentError
+	if !errors.As(err, &spent) || !spent.Busy {
+		t.Errorf("a read while a removal waits = %v, want a Busy *SpentError", err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("the removal = %v, want its request", err)
 	}
 }

@@ -113,6 +113,12 @@ func NewSettings(opts ...Option) Settings {
 // zero), for example to trust a test CA.
 func WithHTTPClient(hc *http.Client) Option { return func(s *Settings) { s.HTTPClient = hc } }
 
+// WithMaxInFlight bounds how many requests made with one set of
+// credentials may await their answers at once (see Budget.Take): the
+// manager sets it below its number of workers, so that one tenant's slow
+// provider never holds them all. 0 is no bound.
+func WithMaxInFlight(n int) Option { return func(s *Settings) { s.Budgets.maxInFlight = n } }
+
 // WithTimeout bounds each request; the default is DefaultTimeout.
 func WithTimeout(d time.Duration) Option { return func(s *Settings) { s.Timeout = d } }
 
@@ -199,7 +205,10 @@ type Response struct {
 // the path.
 func (c *Client) Do(op string, req *http.Request) (*Response, error) {
 	if c.Budget != nil {
-		waited, err := c.Budget.Take(req.Context())
+		release, waited, err := c.Budget.Take(req.Context())
+		if release != nil {
+			defer release()
+		}
 		if c.Observer != nil {
 			c.Observer.BudgetWait(c.Provider, waited)
 		}

@@ -360,6 +360,10 @@ func TestFaults(t *testing.T) {
 		}, wantClass: provider.ClassRejected, wantStatus: 200, wantMsg: "Something odd happened."},
 		"200 not JSON": {inject: func(s *sim.Server) { s.FailNext(1, 200, `hello`) }, wantClass: provider.ClassUnavailable, wantStatus: 200},
 		"401":          {inject: func(s *sim.Server) { s.FailNext(1, 401, ``) }, wantClass: provider.ClassUnauthorized, wantStatus: 401},
+		// QuantConnect refuses with 200 and success:false: a 404 is a wrong
+		// path or a proxy, never its word that something is absent.
+		"404 page": {inject: func(s *sim.Server) { s.FailNext(1, 404, `<html>Not Found</html>`) },
+			wantClass: provider.ClassUnavailable, wantStatus: 404, wantMsg: "Not Found"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -391,6 +395,21 @@ func TestFaults(t *testing.T) {
 				t.Errorf("after the fault: %v", err)
 			}
 		})
+	}
+}
+
+// A delete answered with 404 pages (a baseURL with a wrong path, a proxy)
+// is a failure even when the confirming read gets a 404 page too: the
+// person stays, so the delete must not pass for done.
+func TestDeleteAnswered404IsAFailure(t *testing.T) {
+	e := newEnv(t, httpapi.WithCacheTTL(0))
+	e.sim.FailNext(2, 404, `<html>Not Found</html>`)
+	err := e.client.Delete(context.Background(), collab(projectID, "bob", false, true))
+	if err == nil || provider.IsNotFound(err) {
+		t.Fatalf("delete answered 404 = %v (class %s), want a failure that is not NotFound", err, provider.ClassOf(err))
+	}
+	if _, ok := e.sim.Member(projectID, "bob"); !ok {
+		t.Fatal("setup: bob was removed")
 	}
 }
 

@@ -42,6 +42,12 @@ type Creation struct {
 	// records it before doing anything else, so a crash cannot lead to a
 	// second create.
 	ExternalID string
+	// UpToDate is true when the provider's answer shows the collaborator
+	// as the spec says. A create can meet someone already there with other
+	// access (QuantConnect refuses a second add, and the fresh read then
+	// shows the access they had); Ready waits until the provider is seen
+	// holding the spec.
+	UpToDate bool
 }
 
 // Client manages collaborators at one provider, with one set of

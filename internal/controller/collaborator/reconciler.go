@@ -203,6 +203,13 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Coll
 		}
 		r.created.Store(c.UID, struct{}{})
 		r.report.Event(c, corev1.EventTypeNormal, eventCreated, "Create", "Created the collaborator at %s", c.Spec.ProviderName())
+		if !created.UpToDate {
+			// Someone was there already with other access: Ready waits
+			// for a read that shows the spec, which corrects it first.
+			engine.MarkProgress(&c.Status.Conditions, gen, metav1.ConditionFalse, collabv1alpha1.ReasonUpdating,
+				c.Spec.ProviderName()+" answered the create with other access than the spec's; correcting it")
+			return r.report.Retry.Pending(c), nil
+		}
 		// The snapshot was renewed by the write's answer.
 		obs.ObservedAt = time.Now()
 	case !obs.UpToDate:

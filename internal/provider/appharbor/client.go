@@ -191,7 +191,9 @@ func (c *Client) Create(ctx context.Context, col *collabv1alpha1.Collaborator) (
 		return append(withoutID(list, id), added)
 	})
 	col.Status.AppHarbor = &collabv1alpha1.AppHarborObservation{ID: id, Role: wantRole(s), URL: loc}
-	return provider.Creation{ExternalID: id}, nil
+	// AppHarbor's 201 answers the create of the role asked for; the answer
+	// names no role to compare, and a later read shows any other.
+	return provider.Creation{ExternalID: id, UpToDate: true}, nil
 }
 
 // Update sets the role; a collaborator that is gone is ClassNotFound.

@@ -156,7 +156,7 @@ func (appHarbor) create(c *Client, col *collabv1alpha1.Collaborator) (provider.C
 		return provider.Creation{}, fmt.Errorf("creating AppHarbor collaborator %s on %s: %w", s.Email, s.Application, perr)
 	}
 	col.Status.AppHarbor = &collabv1alpha1.AppHarborObservation{ID: id, Role: ahRole(s), URL: appHarborURL(s.Application, id)}
-	return provider.Creation{ExternalID: id}, nil
+	return provider.Creation{ExternalID: id, UpToDate: true}, nil
 }
 
 // update sets the role of the recorded id; a collaborator that is gone is

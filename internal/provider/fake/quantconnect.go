@@ -163,7 +163,7 @@ func (quantConnect) create(c *Client, col *collabv1alpha1.Collaborator) (provide
 			s.UserID, s.ProjectID, c.qcError("create collaborator", heard))
 	}
 	qcFillStatus(col, found)
-	return provider.Creation{ExternalID: strconv.FormatInt(found.UID, 10)}, nil
+	return provider.Creation{ExternalID: strconv.FormatInt(found.UID, 10), UpToDate: found.Owner || qcDifference(found, s) == ""}, nil
 }
 
 // update sets the rights; a refusal followed by a read without the

@@ -176,7 +176,7 @@ func (c *Client) Create(ctx context.Context, col *collabv1alpha1.Collaborator) (
 		}
 	}
 	fillStatus(col, found)
-	return provider.Creation{ExternalID: strconv.FormatInt(found.UID, 10)}, nil
+	return provider.Creation{ExternalID: strconv.FormatInt(found.UID, 10), UpToDate: found.Owner || upToDate(found, s)}, nil
 }
 
 // Update sets permission and live control. If QuantConnect refuses and a

@@ -121,10 +121,10 @@ func (e *SpentError) Error() string {
 		e.Wait.Round(10*time.Millisecond))
 }
 
-// Take spends one request from the budget, waiting at most MaxInlineWait
-// (or until ctx ends) for it, and takes one of its slots. The returned
+// Take takes one of the budget's slots and spends one request from it,
+// waiting at most MaxInlineWait for each (or until ctx ends). The returned
 // release gives the slot back; call it once the answer is read. A longer
-// wait, a full set of slots, or removals waiting while ctx is not one
+// wait, slots that stay full, or removals waiting while ctx is not one
 // (provider.WithRemoval) is a *SpentError, and nothing is spent.
 func (b *Budget) Take(ctx context.Context) (release func(), waited time.Duration, err error) {
 	start := time.Now()
@@ -143,12 +143,19 @@ func (b *Budget) Take(ctx context.Context) (release func(), waited time.Duration
 	}
 	release = func() {}
 	if b.slots != nil {
+		// A slot frees as soon as an answer arrives: a bulk onboarding
+		// waits here a moment, a hanging provider turns callers away.
+		t := time.NewTimer(MaxInlineWait)
 		select {
 		case b.slots <- struct{}{}:
+			t.Stop()
 			var once sync.Once
 			release = func() { once.Do(func() { <-b.slots }) }
-		default:
-			return nil, 0, &SpentError{Wait: busyRetry, Busy: true}
+		case <-t.C:
+			return nil, time.Since(start), &SpentError{Wait: busyRetry, Busy: true}
+		case <-ctx.Done():
+			t.Stop()
+			return nil, time.Since(start), fmt.Errorf("waiting for a request slot: %w", ctx.Err())
 		}
 	}
 	r := b.limiter.Reserve()

@@ -155,8 +155,8 @@ func TestDoDoesNotSendOnASpentBudget(t *testing.T) {
 }
 
 // One set of credentials holds at most its slots of requests awaiting
-// answers: the next call is turned away at once (Busy) instead of waiting,
-// and a released slot serves the next call.
+// answers: the next call waits at most MaxInlineWait for one and is then
+// turned away (Busy), and a released slot serves the next call.
 func TestBudgetSlotsBoundRequestsInFlight(t *testing.T) {
 	bs := NewBudgets()
 	bs.maxInFlight = 2

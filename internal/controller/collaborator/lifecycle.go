@@ -31,10 +31,11 @@ func paused(c *collabv1alpha1.Collaborator) bool {
 // reconcilePaused makes no provider call at all, for an incident or a
 // migration: Synced=False Paused says so, Ready stays as last observed,
 // and a deletion waits (the finalizer stays) unless it is Orphan, which
-// calls nothing anyway. Removing the annotation resumes at once, through
+// calls nothing anyway, or the operator is being uninstalled, which
+// releases it the same way. Removing the annotation resumes at once, through
 // the annotation-change watch.
 func (r *Reconciler) reconcilePaused(ctx context.Context, c *collabv1alpha1.Collaborator, st *engine.StatusWriter[*collabv1alpha1.Collaborator]) (ctrl.Result, error) {
-	if !c.DeletionTimestamp.IsZero() && c.Spec.DeletionPolicy == collabv1alpha1.DeletionOrphan {
+	if !c.DeletionTimestamp.IsZero() && (c.Spec.DeletionPolicy == collabv1alpha1.DeletionOrphan || r.Uninstall.Uninstalling()) {
 		return r.reconcileDelete(ctx, c, st)
 	}
 	msg := `collab.dev/paused is "true": the operator makes no provider call for this object`
@@ -112,6 +113,10 @@ func (r *Reconciler) reconcileExpired(ctx context.Context, c *collabv1alpha1.Col
 	alreadyDone := ready != nil && ready.Reason == collabv1alpha1.ReasonExpired && ready.ObservedGeneration == c.Generation
 	removed := false
 	if (readable && obs.Exists) || (!readable && !alreadyDone) {
+		// Someone back under a new id (AppHarbor) is removed by that id.
+		if err := r.recordExternalID(ctx, c, obs.ExternalID); err != nil {
+			return ctrl.Result{}, err
+		}
 		if err := conn.Client.Delete(ctx, c); err != nil {
 			return r.fail(ctx, c, "Removing the expired collaborator failed", err, false)
 		}
@@ -133,7 +138,13 @@ func (r *Reconciler) reconcileExpired(ctx context.Context, c *collabv1alpha1.Col
 	default:
 		msg += ". Move spec.expiresAt into the future, or remove it, to make the object manage access again"
 	}
-	c.Status.QuantConnect, c.Status.AppHarbor = nil, nil
+	// Nothing is held any more; only who the person was stays, so that a
+	// provider that names people by a per-grant id (AppHarbor) recognises
+	// them if someone adds them back.
+	c.Status.QuantConnect = nil
+	if ah := c.Status.AppHarbor; ah != nil {
+		c.Status.AppHarbor = &collabv1alpha1.AppHarborObservation{UserID: ah.UserID, UserName: ah.UserName}
+	}
 	engine.MarkHealthy(&c.Status.Conditions, c.Generation, collabv1alpha1.ReasonExpired, msg,
 		c.Spec.ProviderName()+" answered the removal and the last read")
 	c.Status.LastSyncTime = engine.Now()

@@ -44,12 +44,10 @@ func TestTrustExpiredSteadyState(t *testing.T) {
 
 // While expired, periodic reads keep the person removed if someone adds
 // them back, wherever the provider has a read (API.md, "Access
-// lifecycle"). QuantConnect names the person in its list. An AppHarbor
-// re-add is a new invitation with a new collaborator id, and the operator
-// finds AppHarbor collaborators only by the id it recorded, so that case
-// is not covered yet (an open item of the trust issue).
+// lifecycle"). An AppHarbor re-add is a new invitation with a new
+// collaborator id; the person is still the same AppHarbor user.
 func TestTrustExpiredReAddIsRemovedAgain(t *testing.T) {
-	for _, pname := range []string{collabv1alpha1.ProviderQuantConnect} {
+	for _, pname := range []string{collabv1alpha1.ProviderQuantConnect, collabv1alpha1.ProviderAppHarbor} {
 		t.Run(pname, func(t *testing.T) {
 			e, r := newEnv(t)
 			c := ct.Collaborator(pname, "person", "person")

@@ -130,6 +130,14 @@ func (c *Client) Observe(ctx context.Context, col *collabv1alpha1.Collaborator) 
 		got, err := c.api.GetCollaborator(ctx, s.Application, id)
 		at = time.Now()
 		if provider.IsNotFound(err) {
+			// The person may be back under a new collaborator id (invited
+			// again by hand): the list names users, so one recorded
+			// earlier is recognised there.
+			if again := sameUser(list, col); listErr == nil && again != nil {
+				fillStatus(col, again.ID, again)
+				return provider.Observation{Exists: true, UpToDate: strings.EqualFold(again.Role, wantRole(s)),
+					Difference: roleDifference(again.Role, wantRole(s)), ExternalID: again.ID, ObservedAt: at}, nil
+			}
 			return provider.Observation{ExternalID: id, ObservedAt: at}, nil
 		}
 		if err != nil {
@@ -283,6 +291,21 @@ func fillStatus(col *collabv1alpha1.Collaborator, id string, got *Collaborator) 
 	col.Status.AppHarbor = &collabv1alpha1.AppHarborObservation{
 		ID: id, UserID: got.User.ID, UserName: got.User.Name, Role: got.Role, URL: got.URL,
 	}
+}
+
+// sameUser finds, in an application's list, the AppHarbor user the
+// Collaborator's status last recorded, or nil.
+func sameUser(list []Collaborator, col *collabv1alpha1.Collaborator) *Collaborator {
+	st := col.Status.AppHarbor
+	if st == nil || st.UserID == "" {
+		return nil
+	}
+	for i := range list {
+		if list[i].User.ID == st.UserID {
+			return &list[i]
+		}
+	}
+	return nil
 }
 
 // roleDifference names a role AppHarbor holds otherwise than the spec.

@@ -221,6 +221,38 @@ func TestObserveFallsBackToDirectRead(t *testing.T) {
 	}
 }
 
+// A person invited again by hand has a new collaborator id: the user the
+// status recorded is recognised in the list under it, so the operator
+// finds (and can remove) them.
+func TestObserveRecognisesTheSameUserUnderANewID(t *testing.T) {
+	e := newEnv(t, httpapi.WithCacheTTL(0))
+	ctx := context.Background()
+	id, err := e.sim.AddCollaborator("my-app", "alice@example.com", "collaborator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := collab("my-app", "alice@example.com", "collaborator", id)
+	if obs, err := e.client.Observe(ctx, alice); err != nil || !obs.Exists {
+		t.Fatalf("%+v %v", obs, err)
+	}
+	if !e.sim.RemoveCollaborator("my-app", id) {
+		t.Fatal("setup: alice not removed")
+	}
+	again, err := e.sim.AddCollaborator("my-app", "alice@example.com", "administrator")
+	if err != nil || again == id {
+		t.Fatalf("setup: re-invited as %q (%v)", again, err)
+	}
+	obs, err := e.client.Observe(ctx, alice)
+	if err != nil || !obs.Exists || obs.ExternalID != again || obs.UpToDate {
+		t.Fatalf("observation %+v (%v), want alice found as %q with another role", obs, err, again)
+	}
+	// Without a recorded user there is nobody to recognise.
+	stranger := collab("my-app", "alice@example.com", "collaborator", id)
+	if obs, err := e.client.Observe(ctx, stranger); err != nil || obs.Exists {
+		t.Fatalf("without a recorded user: %+v %v", obs, err)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	tests := map[string]struct {
 		col       *collabv1alpha1.Collaborator

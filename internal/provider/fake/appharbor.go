@@ -117,7 +117,13 @@ func (appHarbor) observe(c *Client, col *collabv1alpha1.Collaborator) (provider.
 		return provider.Observation{}, fmt.Errorf("observing AppHarbor collaborator %s of %s: %w", id, s.Application, err)
 	}
 	if found == nil {
-		return provider.Observation{ExternalID: id, ObservedAt: at}, nil
+		// As the real client: a user recorded earlier is recognised in
+		// the list under a new collaborator id.
+		again := c.p.sameUser(t, col)
+		if again == nil {
+			return provider.Observation{ExternalID: id, ObservedAt: at}, nil
+		}
+		found, id = again, again.ID
 	}
 	col.Status.AppHarbor = &collabv1alpha1.AppHarborObservation{
 		ID: id, UserID: found.UserID, UserName: found.Name, Role: found.Role, URL: appHarborURL(s.Application, id),
@@ -243,4 +249,19 @@ func (appHarbor) removeMember(c *Client, t provider.Target, m provider.Member) e
 		return nil
 	}
 	return fmt.Errorf("removing AppHarbor collaborator %s from %s: %w", m.ID, t.Application, err)
+}
+
+// sameUser finds the member whose user the Collaborator's status last
+// recorded, or nil.
+func (p *Provider) sameUser(t provider.Target, col *collabv1alpha1.Collaborator) *Member {
+	st := col.Status.AppHarbor
+	if st == nil || st.UserID == "" {
+		return nil
+	}
+	for _, m := range p.Members(t) {
+		if m.UserID == st.UserID {
+			return &m
+		}
+	}
+	return nil
 }

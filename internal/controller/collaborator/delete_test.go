@@ -11,6 +11,7 @@ import (
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	ct "github.com/collab-dev/collaborator-operator/internal/controller/controllertest"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
 	"github.com/collab-dev/collaborator-operator/internal/provider/fake"
 )
 
@@ -288,5 +289,33 @@ func TestDeleteAfterLostCreateWaitsForTheID(t *testing.T) {
 	passes = e.Settle(r, c)
 	if diff := cmp.Diff(state{}, stateOf(e, c)); diff != "" {
 		t.Errorf("after the id was written (-want +got):\n%s\n%s", diff, ct.DescribePasses(passes))
+	}
+}
+
+// A re-create (the person removed by hand while the object lives) is
+// marked too: the id recorded before names the collaborator that is gone,
+// so a lost answer to the re-create must block the delete rather than let
+// it confirm that old id absent and release the object, leaving the new
+// collaborator in place.
+func TestDeleteAfterLostReCreateWaitsForTheNewID(t *testing.T) {
+	e, r := newEnv(t)
+	c := ct.AppHarbor("bob", "bob@example.com", "")
+	settled(t, e, r, c)
+	old, _ := e.Held(c)
+	if !e.AppHarbor.Remove(provider.Target{Application: c.Spec.AppHarbor.Application}, old.ID) {
+		t.Fatal("setup: bob was not removed by hand")
+	}
+	e.AppHarbor.Next(fake.OpCreate, fake.Answer{Kind: fake.Lost})
+	e.Reconcile(r, c)
+	if s := stateOf(e, c); !s.Pending || !s.Held {
+		t.Fatalf("setup: after the lost re-create %+v", s)
+	}
+	e.Delete(c)
+	passes := e.Run(r, c, 2)
+	if s := stateOf(e, c); !s.Exists || !s.Held {
+		t.Fatalf("the delete released the object while the re-created bob stays: %+v\n%s", s, ct.DescribePasses(passes))
+	}
+	if msg := readyMessage(c); !strings.Contains(msg, collabv1alpha1.ExternalIDAnnotation) {
+		t.Errorf("the message does not name the annotation to set: %q", msg)
 	}
 }

@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -52,9 +51,11 @@ func TestLostCreateAnswerBlocksTheDelete(t *testing.T) {
 	}
 }
 
-// A create the provider refuses outright added nobody: no mark stays, and
-// the delete goes through at once.
-func TestRefusedCreateLeavesNoMark(t *testing.T) {
+// AppHarbor answers a create for someone already a collaborator with the
+// same 400 as invalid data, so after a refused create the person may be
+// there under an id nobody recorded: the mark stays, and the delete waits
+// (ExternalIDUnknown) until a person writes the id or chooses Orphan.
+func TestRefusedCreateKeepsTheMark(t *testing.T) {
 	f := newFixture(t)
 	startManager(t, f.ns, f.reg, managerOptions{})
 	f.appHarborConfig(time.Minute)
@@ -63,13 +64,14 @@ func TestRefusedCreateLeavesNoMark(t *testing.T) {
 	f.create(ahCollaborator("eve", "eve@example.com", collabv1alpha1.AppHarborRoleCollaborator))
 
 	c := f.waitCondition("eve", collabv1alpha1.ConditionStalled, metav1.ConditionTrue, collabv1alpha1.ReasonRejected)
-	eventually(t, 10*time.Second, func() error {
-		c = f.collaborator("eve")
-		if _, pending := c.Annotations[collabv1alpha1.PendingCreateAnnotation]; pending {
-			return fmt.Errorf("annotations %v: the refused create left its mark", c.Annotations)
-		}
-		return nil
-	})
+	if _, pending := c.Annotations[collabv1alpha1.PendingCreateAnnotation]; !pending {
+		t.Fatalf("annotations %v: the refused create left no mark", c.Annotations)
+	}
 	f.delete(c)
+	c = f.waitCondition("eve", collabv1alpha1.ConditionStalled, metav1.ConditionTrue, collabv1alpha1.ReasonExternalIDUnknown)
+	if err := containsAll(condMessage(c, collabv1alpha1.ConditionReady), collabv1alpha1.ExternalIDAnnotation, "Orphan"); err != nil {
+		t.Error(err)
+	}
+	f.update(c, func() { c.Spec.DeletionPolicy = collabv1alpha1.DeletionOrphan })
 	f.waitGone(c)
 }

@@ -2,7 +2,9 @@
 // reconciler lives in its own package, one per concern (collaborator,
 // providerconfig, accesspolicy, inuse); what they share is in engine
 // (conditions, retries, status writes, failure reports), connector (the
-// one credential cache) and usage (which objects use which credentials).
+// one credential cache), usage (which objects use which credentials) and
+// uninstall (whether the operator is being uninstalled, which never
+// revokes).
 // The envtest suite in this package runs them all together against a real
 // API server.
 package controller
@@ -22,6 +24,7 @@ import (
 	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
 	"github.com/collab-dev/collaborator-operator/internal/controller/inuse"
 	"github.com/collab-dev/collaborator-operator/internal/controller/providerconfig"
+	"github.com/collab-dev/collaborator-operator/internal/controller/uninstall"
 	"github.com/collab-dev/collaborator-operator/internal/controller/usage"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 )
@@ -62,25 +65,36 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if secrets == nil {
 		secrets = mgr.GetAPIReader()
 	}
+	// Uninstalling (deleting the Collaborator CRD) never revokes: every
+	// reconciler that could call a provider or hold a finalizer asks it.
+	uninstalling, err := uninstall.New(mgr.GetConfig(), mgr.GetHTTPClient(), uninstall.CRDName, ctrl.Log.WithName("uninstall"))
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(uninstalling); err != nil {
+		return fmt.Errorf("adding the uninstall watch: %w", err)
+	}
 	conns := connector.New(connector.Options{
 		Client: mgr.GetClient(), SecretReader: secrets, SecretMetadata: mgr.GetCache(),
-		Providers: cfg.Providers, AllowedURLs: cfg.AllowedURLs,
+		Providers: cfg.Providers, AllowedURLs: cfg.AllowedURLs, Uninstall: uninstalling,
 	})
 	retry := engine.RetrySettings{Slow: cfg.SlowRetry, Base: cfg.RetryBase, Max: cfg.RetryMax}
 	cl := mgr.GetClient()
 	if err := (&collaborator.Reconciler{
 		Client: cl, Connector: conns, Recorder: cfg.Recorder, Retry: retry,
-		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles,
+		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles, Uninstall: uninstalling,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Collaborator controller: %w", err)
 	}
-	if err := (&providerconfig.Reconciler{Client: cl, Connector: conns, Retry: retry}).SetupWithManager(mgr); err != nil {
+	if err := (&providerconfig.Reconciler{Client: cl, Connector: conns, Retry: retry, Uninstall: uninstalling}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the ProviderConfig controller: %w", err)
 	}
-	if err := (&inuse.SecretReconciler{Client: cl, SecretMetadata: mgr.GetCache()}).SetupWithManager(mgr); err != nil {
+	if err := (&inuse.SecretReconciler{Client: cl, SecretMetadata: mgr.GetCache(), Uninstall: uninstalling}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Secret controller: %w", err)
 	}
-	if err := (&accesspolicy.Reconciler{Client: cl, Connector: conns, Recorder: cfg.Recorder, Retry: retry}).SetupWithManager(mgr); err != nil {
+	if err := (&accesspolicy.Reconciler{
+		Client: cl, Connector: conns, Recorder: cfg.Recorder, Retry: retry, Uninstall: uninstalling,
+	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the AccessPolicy controller: %w", err)
 	}
 	return nil

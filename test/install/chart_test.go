@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -100,6 +101,11 @@ func TestChart(t *testing.T) {
 						t.Errorf("a namespaced install grants %q cluster-wide", l)
 					}
 				}
+			}
+			// Cluster-wide and namespaced alike: an uninstall must be told
+			// from a delete (docs/uninstall.md).
+			if !slices.Contains(lines, crdRead) {
+				t.Errorf("the chart does not grant %q", crdRead)
 			}
 			checkFinalizerPolicy(t, objs, tc.scoped)
 			checkGolden(t, "chart-"+tc.name, lines)

@@ -91,7 +91,11 @@ func TestInstaller(t *testing.T) {
 
 	t.Run("contents", func(t *testing.T) { checkContents(t, objs) })
 	t.Run("grants", func(t *testing.T) {
-		checkGolden(t, "install-yaml", grants(t, objs, installNamespace, installServiceAccount))
+		lines := grants(t, objs, installNamespace, installServiceAccount)
+		if !slices.Contains(lines, crdRead) {
+			t.Errorf("install.yaml does not grant %q", crdRead)
+		}
+		checkGolden(t, "install-yaml", lines)
 	})
 	t.Run("server-side-dry-run", func(t *testing.T) { dryRun(t, root, objs) })
 }

@@ -28,7 +28,39 @@ control-plane: controller-manager
 {{- end -}}
 
 {{/* The manager's rules, generated from the code's RBAC markers
-(config/rbac/role.yaml, copied by make manifests). */}}
+(config/rbac/role.yaml, copied by make manifests), without the read of the
+Collaborator CRD when rbac.readCollaboratorCRD is false. */}}
 {{- define "collaborator-operator.managerRules" -}}
-{{- (.Files.Get "files/manager-role.yaml" | fromYaml).rules | toYaml -}}
+{{- $rules := list -}}
+{{- range (.Files.Get "files/manager-role.yaml" | fromYaml).rules -}}
+{{- if or $.Values.rbac.readCollaboratorCRD (not (has "apiextensions.k8s.io" .apiGroups)) -}}
+{{- $rules = append $rules . -}}
+{{- end -}}
+{{- end -}}
+{{- $rules | toYaml -}}
+{{- end -}}
+
+{{/* The manager's rules on namespaced resources: a namespaced install's
+Roles. */}}
+{{- define "collaborator-operator.managerNamespacedRules" -}}
+{{- $rules := list -}}
+{{- range (.Files.Get "files/manager-role.yaml" | fromYaml).rules -}}
+{{- if not (has "apiextensions.k8s.io" .apiGroups) -}}
+{{- $rules = append $rules . -}}
+{{- end -}}
+{{- end -}}
+{{- $rules | toYaml -}}
+{{- end -}}
+
+{{/* The manager's rules on cluster-scoped resources (the read of the
+Collaborator CRD, which tells an uninstall from a delete): a namespaced
+install's one ClusterRole for the manager. */}}
+{{- define "collaborator-operator.managerClusterRules" -}}
+{{- $rules := list -}}
+{{- range (.Files.Get "files/manager-role.yaml" | fromYaml).rules -}}
+{{- if has "apiextensions.k8s.io" .apiGroups -}}
+{{- $rules = append $rules . -}}
+{{- end -}}
+{{- end -}}
+{{- $rules | toYaml -}}
 {{- end -}}

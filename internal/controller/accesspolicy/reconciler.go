@@ -21,6 +21,7 @@ import (
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
 	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
+	"github.com/collab-dev/collaborator-operator/internal/controller/uninstall"
 	"github.com/collab-dev/collaborator-operator/internal/metrics"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 )
@@ -46,6 +47,8 @@ type Reconciler struct {
 	Recorder events.EventRecorder
 	// Retry tunes retries.
 	Retry engine.RetrySettings
+	// Uninstall says when the operator is being uninstalled; nil never does.
+	Uninstall *uninstall.Watch
 
 	report engine.Reporter
 }
@@ -62,7 +65,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if err := r.Client.Get(ctx, req.NamespacedName, p); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !p.DeletionTimestamp.IsZero() {
+	// Uninstalling never revokes: the Collaborators it deletes must not
+	// read as undeclared members to remove.
+	if !p.DeletionTimestamp.IsZero() || r.Uninstall.Uninstalling() {
 		return ctrl.Result{}, nil
 	}
 	st := newStatusWriter(r.Client, p)
@@ -122,6 +127,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		engine.MarkProgress(&p.Status.Conditions, gen, metav1.ConditionFalse, collabv1alpha1.ReasonWaitingForCollaborators,
 			waitingMessage(&p.Spec, decl))
 		return r.report.Retry.Pending(p), nil
+	}
+	// The cache may not show the uninstall yet whose deletes made these
+	// members undeclared: a removal cannot be undone, so ask.
+	if uninstalling, err := r.Uninstall.Confirm(ctx); err != nil || uninstalling {
+		st.Skip()
+		return ctrl.Result{}, err
 	}
 	for i, m := range removable {
 		if err := lister.RemoveMember(provider.WithRemoval(ctx), target, m.Member); err != nil {

@@ -36,7 +36,7 @@ func (r *Reconciler) create(ctx context.Context, c *collabv1alpha1.Collaborator,
 		}
 	}
 	created, err := pcl.Create(ctx, c)
-	if err != nil && !earlier && refusedOutright(err) {
+	if err != nil && !earlier && (refusedOutright(err) || refusedReCreate(c, err)) {
 		// The provider answered that it did nothing, and no earlier
 		// attempt is in doubt: the mark would only block a delete.
 		if clearErr := r.setPendingCreate(ctx, c, false); clearErr != nil {
@@ -47,16 +47,28 @@ func (r *Reconciler) create(ctx context.Context, c *collabv1alpha1.Collaborator,
 	return created, err
 }
 
-// refusedOutright reports answers that mean the provider added nobody: it
-// refused the request, the credentials or the rate. A timeout, a dropped
-// connection or a 5xx leave the create in doubt.
+// refusedOutright reports answers that mean the provider processed nothing:
+// it refused the credentials or the rate (a spent request budget sends
+// nothing at all). A timeout, a dropped connection or a 5xx leave the
+// create in doubt, and so does a refusal of the request itself: AppHarbor
+// answers a create for someone who is already a collaborator with the same
+// 400 as invalid data, so after it the person may well be there, under an
+// id nobody recorded.
 func refusedOutright(err error) bool {
 	switch provider.ClassOf(err) {
-	case provider.ClassRejected, provider.ClassUnauthorized, provider.ClassRateLimited:
+	case provider.ClassUnauthorized, provider.ClassRateLimited:
 		return true
 	default:
 		return false
 	}
+}
+
+// refusedReCreate reports a re-create the provider refused: the id recorded
+// before still names whoever the refusal says is there (AppHarbor refuses
+// someone who is already a collaborator), so the mark would only block a
+// delete that can name them.
+func refusedReCreate(c *collabv1alpha1.Collaborator, err error) bool {
+	return provider.ClassOf(err) == provider.ClassRejected && c.Annotations[collabv1alpha1.ExternalIDAnnotation] != ""
 }
 
 // setPendingCreate adds or removes the pending-create mark (see
@@ -92,9 +104,10 @@ func deleteBlockedByUnknownID(c *collabv1alpha1.Collaborator) error {
 	}
 	return &engine.SetupError{
 		Reason: collabv1alpha1.ReasonExternalIDUnknown,
-		Message: fmt.Sprintf("a create was sent to %s but its answer, the only place the new collaborator's id is told, "+
-			"never arrived, so the operator cannot name them to remove them. Find them at %s and set the %s annotation "+
-			"to their id to have the operator remove them",
+		Message: fmt.Sprintf("a create was sent to %s but no answer named a new collaborator (the answer was lost, or the "+
+			"create was refused, as it is for someone who is already a collaborator), and the create's answer is the only "+
+			"place the id is told, so the operator cannot name them to remove them. Find them at %s and set the %s "+
+			"annotation to their id to have the operator remove them; if nobody is there, set deletionPolicy Orphan",
 			c.Spec.ProviderName(), c.Spec.ProviderName(), collabv1alpha1.ExternalIDAnnotation),
 		Terminal: true,
 	}

@@ -136,10 +136,14 @@ func TestCreatePendingMark(t *testing.T) {
 				State: state{Exists: true, Finalizer: true, Pending: true,
 					Conds: ct.Transient(collabv1alpha1.ReasonProviderUnavailable, collabv1alpha1.ReasonProviderUnavailable)}},
 		},
-		"refused (400): nobody was added, the mark goes": {
+		// AppHarbor answers a create for someone already there with the
+		// same 400 as invalid data: the person may be there under an id
+		// nobody recorded.
+		"refused (400): someone may be there, the mark stays": {
 			answer: fake.Answer{Kind: fake.Rejected},
 			want: want{MarkedDuringCreate: true,
-				State: state{Exists: true, Finalizer: true, Conds: ct.Terminal(collabv1alpha1.ReasonRejected, collabv1alpha1.ReasonRejected)}},
+				State: state{Exists: true, Finalizer: true, Pending: true,
+					Conds: ct.Terminal(collabv1alpha1.ReasonRejected, collabv1alpha1.ReasonRejected)}},
 		},
 		"rate limited (429): nobody was added, the mark goes": {
 			answer: fake.Answer{Kind: fake.RateLimited},
@@ -254,7 +258,8 @@ func TestAdopt(t *testing.T) {
 // An AppHarbor person already there but named by no external id cannot be
 // recognised in AppHarbor's list (it has no email): the invitation is
 // refused, the object is Stalled Rejected for a person to write the id,
-// and retries never add anyone twice.
+// keeps the pending-create mark (so a delete waits for the id instead of
+// removing nobody), and retries never add anyone twice.
 func TestAdoptAppHarborWithoutIDIsRefused(t *testing.T) {
 	e, r := newEnv(t)
 	c := ct.AppHarbor("bob", "bob@example.com", "")
@@ -262,12 +267,18 @@ func TestAdoptAppHarborWithoutIDIsRefused(t *testing.T) {
 	e.Create(c)
 	passes := e.Run(r, c, 3)
 	got := stateOf(e, c)
-	want := state{Exists: true, Finalizer: true, Held: true, Conds: ct.Terminal(collabv1alpha1.ReasonRejected, collabv1alpha1.ReasonRejected)}
+	want := state{Exists: true, Finalizer: true, Held: true, Pending: true,
+		Conds: ct.Terminal(collabv1alpha1.ReasonRejected, collabv1alpha1.ReasonRejected)}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s\n%s", diff, ct.DescribePasses(passes))
 	}
 	if n := len(e.AppHarbor.Members(ct.Target(collabv1alpha1.ProviderAppHarbor))); n != 1 {
 		t.Errorf("%d members at AppHarbor, want the one person once", n)
+	}
+	e.Delete(c)
+	passes = e.Run(r, c, 2)
+	if got := stateOf(e, c); !got.Exists || !got.Held {
+		t.Errorf("the delete released the object while bob, whose id nobody recorded, stays: %+v\n%s", got, ct.DescribePasses(passes))
 	}
 }
 

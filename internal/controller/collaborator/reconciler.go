@@ -24,6 +24,7 @@ import (
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
 	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
+	"github.com/collab-dev/collaborator-operator/internal/controller/uninstall"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 )
 
@@ -56,6 +57,8 @@ type Reconciler struct {
 	MaxConcurrentReconciles int
 	// Retry tunes retries.
 	Retry engine.RetrySettings
+	// Uninstall says when the operator is being uninstalled; nil never does.
+	Uninstall *uninstall.Watch
 
 	report engine.Reporter
 	// created holds the UIDs of objects this manager just created at the
@@ -262,6 +265,10 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, c *collabv1alpha1.Coll
 	if c.Spec.ManagementPolicy == collabv1alpha1.ManagementObserve {
 		r.report.Event(c, corev1.EventTypeNormal, eventOrphaned, "Delete", "Left the collaborator at %s (managementPolicy Observe never writes)", c.Spec.ProviderName())
 		return ctrl.Result{}, r.release(ctx, c, st)
+	}
+	// Uninstalling never revokes (uninstall.go).
+	if done, err := r.releaseOnUninstall(ctx, c, st); done {
+		return ctrl.Result{}, err
 	}
 
 	if err := deleteBlockedByUnknownID(c); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
+	"github.com/collab-dev/collaborator-operator/internal/controller/uninstall"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 )
 
@@ -40,6 +41,10 @@ type Options struct {
 	// (--allowed-provider-urls). Nil allows none: a manager must say where
 	// its credentials may go.
 	AllowedURLs *provider.URLAllowList
+	// Uninstall says when the operator is being uninstalled: then Hold
+	// holds nothing, since no delete will need the credentials. Nil never
+	// says so.
+	Uninstall *uninstall.Watch
 }
 
 // Connector turns a ProviderConfig into a provider.Client. Every reconciler
@@ -51,6 +56,7 @@ type Connector struct {
 	metadata  client.Reader
 	providers *provider.Registry
 	allowed   *provider.URLAllowList
+	uninstall *uninstall.Watch
 
 	// built holds the last client built per ProviderConfig, reused while
 	// neither the ProviderConfig's generation nor the Secret's
@@ -63,7 +69,7 @@ type Connector struct {
 // New builds the manager's Connector.
 func New(o Options) *Connector {
 	return &Connector{client: o.Client, secrets: o.SecretReader, metadata: o.SecretMetadata,
-		providers: o.Providers, allowed: o.AllowedURLs, built: map[types.NamespacedName]*Connection{}}
+		providers: o.Providers, allowed: o.AllowedURLs, uninstall: o.Uninstall, built: map[types.NamespacedName]*Connection{}}
 }
 
 // Forget drops what was built for a ProviderConfig that is gone, so its
@@ -91,6 +97,9 @@ type Connection struct {
 	Version string
 	// Fingerprint identifies the credentials (provider.Credentials).
 	Fingerprint string
+
+	// uninstall is the Connector's (see Hold).
+	uninstall *uninstall.Watch
 }
 
 // ProviderConfig fetches the named ProviderConfig from the namespace.
@@ -171,7 +180,8 @@ func (k *Connector) Connect(ctx context.Context, pc *collabv1alpha1.ProviderConf
 	if k.metadata == nil {
 		meta = secret
 	}
-	conn := &Connection{Client: pcl, ProviderConfig: pc, Secret: meta, Endpoint: ep, Version: version, Fingerprint: creds.Fingerprint()}
+	conn := &Connection{Client: pcl, ProviderConfig: pc, Secret: meta, Endpoint: ep, Version: version, Fingerprint: creds.Fingerprint(),
+		uninstall: k.uninstall}
 	k.built[pcKey] = conn
 	return conn, nil
 }
@@ -234,7 +244,13 @@ func (k *Connector) checkBaseURL(pc *collabv1alpha1.ProviderConfig, ep collabv1a
 // Secret before the first provider write, so that whatever is deleted
 // first, the delete that revokes this access can still log in. A
 // terminating object cannot gain a finalizer; then nothing new is granted.
+// While the operator is being uninstalled it holds nothing: no delete will
+// run, and the ProviderConfig and Secret reconcilers are removing the
+// finalizers.
 func Hold(ctx context.Context, cl client.Client, conn *Connection) error {
+	if conn.uninstall.Uninstalling() {
+		return nil
+	}
 	for _, o := range []client.Object{conn.ProviderConfig, conn.Secret} {
 		if controllerutil.ContainsFinalizer(o, collabv1alpha1.InUseFinalizer) {
 			continue

@@ -31,8 +31,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	clienttesting "k8s.io/client-go/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -87,6 +89,8 @@ type Env struct {
 
 	// epoch is the base of creation times.
 	epoch time.Time
+	// allowed is the manager's --allowed-provider-urls, for NewConnector.
+	allowed *provider.URLAllowList
 
 	mu     sync.Mutex
 	writes []Write
@@ -121,6 +125,8 @@ type config struct {
 	now          func() time.Time
 	providerOpts []fake.Option
 	objects      []client.Object
+	// plainTracker: see WithoutManagedFields.
+	plainTracker bool
 }
 
 // Option tunes New.
@@ -183,6 +189,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	for _, ix := range accesspolicy.Indexes() {
 		builder = builder.WithIndex(ix.Object, ix.Field, ix.Extract)
 	}
+	if cfg.plainTracker {
+		builder = builder.WithObjectTracker(clienttesting.NewObjectTracker(scheme, serializer.NewCodecFactory(scheme).UniversalDecoder()))
+	}
 	api := builder.Build()
 
 	allowed, err := provider.ParseURLAllowList(cfg.allowed)
@@ -198,6 +207,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		Recorder:       &Recorder{},
 		Now:            cfg.now,
 		epoch:          cfg.now().Truncate(time.Second).Add(-time.Hour),
+		allowed:        allowed,
 	}
 	for _, p := range e.Providers() {
 		e.Registry.Register(p.Name(), p.Factory())

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -21,6 +23,7 @@ import (
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
+	"github.com/collab-dev/collaborator-operator/internal/controller/uninstall"
 	"github.com/collab-dev/collaborator-operator/internal/controller/usage"
 )
 
@@ -40,6 +43,8 @@ type SecretReconciler struct {
 	// SecretMetadata reads Secrets' metadata from the manager's cache
 	// (the Client reads Secrets uncached); nil reads through Client.
 	SecretMetadata client.Reader
+	// Uninstall says when the operator is being uninstalled; nil never does.
+	Uninstall *uninstall.Watch
 }
 
 // Reconcile keeps one Secret's in-use finalizer true to its users.
@@ -56,6 +61,11 @@ func (r *SecretReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err != nil {
 		// Never read a failed List as "unused".
 		return ctrl.Result{}, err
+	}
+	// Uninstalling never revokes: no delete will need these credentials,
+	// and a finalizer left behind would leave the Secret Terminating.
+	if r.Uninstall.Uninstalling() {
+		used = false
 	}
 	has := controllerutil.ContainsFinalizer(secret, collabv1alpha1.InUseFinalizer)
 	if has == used || (used && !secret.DeletionTimestamp.IsZero()) {
@@ -95,6 +105,10 @@ func (r *SecretReconciler) inUse(ctx context.Context, namespace, name string) (b
 // mgr). Only Secrets that carry the finalizer or are named by a
 // ProviderConfig are ever reconciled.
 func (r *SecretReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	secrets := r.SecretMetadata
+	if secrets == nil {
+		secrets = r.Client
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(connector.SecretMetadata(), builder.OnlyMetadata, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 			return controllerutil.ContainsFinalizer(o, collabv1alpha1.InUseFinalizer)
@@ -106,6 +120,8 @@ func (r *SecretReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// ProviderConfig's Secret is in use.
 		Watches(&collabv1alpha1.Collaborator{}, handler.EnqueueRequestsFromMapFunc(r.secretOfCollaborator),
 			builder.WithPredicates(usage.UsageChanged(r.secretMetadataOf))).
+		// An uninstall drops every in-use finalizer at once.
+		WatchesRawSource(r.Uninstall.Source(uninstall.Objects(secrets, secretMetadataList(), collabv1alpha1.InUseFinalizer))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
 		Named("secret").
 		Complete(r)
@@ -160,4 +176,12 @@ func (r *SecretReconciler) secretOfCollaborator(ctx context.Context, o client.Ob
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: key}}
+}
+
+// secretMetadataList is an empty list of Secrets' metadata, the form the
+// manager's cache lists them in.
+func secretMetadataList() *metav1.PartialObjectMetadataList {
+	l := &metav1.PartialObjectMetadataList{}
+	l.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+	return l
 }

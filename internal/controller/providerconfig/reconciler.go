@@ -32,6 +32,7 @@ import (
 	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
 	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
 	"github.com/collab-dev/collaborator-operator/internal/controller/inuse"
+	"github.com/collab-dev/collaborator-operator/internal/controller/uninstall"
 	"github.com/collab-dev/collaborator-operator/internal/controller/usage"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 )
@@ -47,6 +48,8 @@ type Reconciler struct {
 	Connector *connector.Connector
 	// Retry tunes retries.
 	Retry engine.RetrySettings
+	// Uninstall says when the operator is being uninstalled; nil never does.
+	Uninstall *uninstall.Watch
 
 	retry *engine.RetryPolicy
 
@@ -112,6 +115,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		// finalizer that keeps pending deletes able to log in.
 		return ctrl.Result{}, err
 	}
+	// Uninstalling never revokes: no delete will need these credentials,
+	// and a finalizer left behind would leave the object Terminating.
+	uninstalling := r.Uninstall.Uninstalling()
+	if uninstalling {
+		used = false
+	}
 	if err := r.syncFinalizer(ctx, pc, used); err != nil {
 		if apierrors.IsConflict(err) {
 			return ctrl.Result{RequeueAfter: inuse.ConflictRetry}, nil
@@ -125,6 +134,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		} else {
 			st.Skip()
 		}
+		return ctrl.Result{}, nil
+	}
+	if uninstalling {
+		// Nothing will use the credentials: no provider call.
 		return ctrl.Result{}, nil
 	}
 
@@ -253,6 +266,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			func(_ context.Context, pc client.Object) []reconcile.Request {
 				return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(pc)}}
 			}))).
+		// An uninstall drops every in-use finalizer at once.
+		WatchesRawSource(r.Uninstall.Source(uninstall.Objects(r.Client, &collabv1alpha1.ProviderConfigList{}, collabv1alpha1.InUseFinalizer))).
 		WithOptions(controller.Options{
 			RateLimiter: r.retry.QueueLimiter(),
 		}).

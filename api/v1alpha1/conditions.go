@@ -74,6 +74,11 @@ const (
 	// ReasonBaseURLNotAllowed: the ProviderConfig's baseURL matches no entry
 	// of the manager's --allowed-provider-urls, so no credential is sent.
 	ReasonBaseURLNotAllowed = "BaseURLNotAllowed"
+	// ReasonConflict: another Collaborator owns the same grant (the same
+	// person on the same target through the same credentials) and asks
+	// for other access; this one writes nothing until they agree or the
+	// owner goes.
+	ReasonConflict = "Conflict"
 )
 
 // ReasonKubernetesAPIError: reading or writing an object the pass needs

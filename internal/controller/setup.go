@@ -82,7 +82,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	cl := mgr.GetClient()
 	if err := (&collaborator.Reconciler{
 		Client: cl, Connector: conns, Recorder: cfg.Recorder, Retry: retry,
-		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles, Uninstall: uninstalling,
+		MaxConcurrentReconciles: cfg.MaxConcurrentReconciles, Uninstall: uninstalling, APIReader: mgr.GetAPIReader(),
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Collaborator controller: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
 	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
+	"github.com/collab-dev/collaborator-operator/internal/controller/grant"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 )
 
@@ -96,6 +97,23 @@ func grantContext(ctx context.Context, c *collabv1alpha1.Collaborator) (context.
 func (r *Reconciler) reconcileExpired(ctx context.Context, c *collabv1alpha1.Collaborator, conn *connector.Connection) (ctrl.Result, error) {
 	at := c.Spec.ExpiresAt.UTC().Format(time.RFC3339)
 	_, target, member, _ := summarize(&c.Spec)
+	// One grant, one owner: while another live declaration holds the same
+	// access, this one's expiry removes nobody.
+	unlock := r.grants.lock(c)
+	defer unlock()
+	other, err := r.stillDeclared(ctx, c)
+	if err != nil {
+		return r.fail(ctx, c, "Finding the other declarations of this grant failed", err, false)
+	}
+	if other != nil {
+		engine.MarkHealthy(&c.Status.Conditions, c.Generation, collabv1alpha1.ReasonExpired,
+			fmt.Sprintf("This object's access expired at %s; %s still declares the same access for %s on %s, "+
+				"so nothing was removed. Move spec.expiresAt into the future, or remove it, to make this object declare it again",
+				at, grant.Name(other, c), member, target),
+			c.Spec.ProviderName()+" was not called: another declaration holds the grant")
+		r.report.Retry.Succeeded(c)
+		return ctrl.Result{RequeueAfter: conn.ProviderConfig.Spec.SyncIntervalOrDefault()}, nil
+	}
 	// A create whose answer was lost may have added someone this object
 	// cannot name: expiring them needs the id, as a delete does.
 	if err := deleteBlockedByUnknownID(c); err != nil {

@@ -59,6 +59,10 @@ type Reconciler struct {
 	Retry engine.RetrySettings
 	// Uninstall says when the operator is being uninstalled; nil never does.
 	Uninstall *uninstall.Watch
+	// APIReader reads from the API server, uncached, where a decision must
+	// not rest on a cache that may lag (ending one declaration of a grant
+	// another still holds); nil reads through Client.
+	APIReader client.Reader
 
 	report engine.Reporter
 	// created holds the UIDs of objects this manager just created at the
@@ -70,6 +74,8 @@ type Reconciler struct {
 	// to an object's annotation, so that the watch event of its own write
 	// does not cost the object another pass (see annotationsChanged).
 	idsWritten sync.Map
+	// grants serializes the decisions that end a declaration of a grant.
+	grants grantLocks
 }
 
 // +kubebuilder:rbac:groups=collab.dev,resources=collaborators,verbs=get;list;watch;update;patch
@@ -142,6 +148,11 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Coll
 	}
 	if c.Spec.ManagementPolicy == collabv1alpha1.ManagementObserve {
 		return r.reconcileObserve(ctx, c, conn)
+	}
+	if !expired(c) {
+		if res, handled, err := r.takeOwnership(ctx, c, conn); handled {
+			return res, err
+		}
 	}
 	// Before anything that grants access, the credentials a later revoke
 	// needs are held against deletion.
@@ -271,6 +282,17 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, c *collabv1alpha1.Coll
 		return ctrl.Result{}, err
 	}
 
+	// One grant, one owner: while another live declaration holds the same
+	// access (a rename in Git, a duplicate), ending this one removes nobody.
+	unlock := r.grants.lock(c)
+	defer unlock()
+	other, err := r.stillDeclared(ctx, c)
+	if err != nil {
+		return r.failDelete(ctx, c, err)
+	}
+	if other != nil {
+		return ctrl.Result{}, r.handOver(ctx, c, other, st)
+	}
 	if err := deleteBlockedByUnknownID(c); err != nil {
 		return r.failDelete(ctx, c, err)
 	}

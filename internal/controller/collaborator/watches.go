@@ -5,6 +5,7 @@ import (
 	"maps"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/controller/grant"
 	"github.com/collab-dev/collaborator-operator/internal/controller/uninstall"
 	"github.com/collab-dev/collaborator-operator/internal/controller/usage"
 )
@@ -34,6 +36,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			handler.EnqueueRequestsFromMapFunc(r.collaboratorsOfProviderConfig),
 			builder.WithPredicates(usage.ProviderConfigChanged())).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usage.ThroughProviderConfigs(r.Client, r.collaboratorsOfProviderConfig))).
+		// A declaration that ends or changes hands its grant to the next
+		// owner, or lifts a Conflict, at once.
+		Watches(&collabv1alpha1.Collaborator{}, handler.EnqueueRequestsFromMapFunc(r.othersOfGrant),
+			builder.WithPredicates(declarationEnded())).
 		// An uninstall releases every Collaborator at once, blocked ones too.
 		WatchesRawSource(r.Uninstall.Source(uninstall.Objects(r.Client, &collabv1alpha1.CollaboratorList{}, collabv1alpha1.Finalizer))).
 		WithOptions(controller.Options{
@@ -92,4 +98,52 @@ func (r *Reconciler) collaboratorsOfProviderConfig(ctx context.Context, o client
 		logf.FromContext(ctx).Error(err, "Listing Collaborators of a ProviderConfig failed", "providerConfig", o.GetName())
 	}
 	return reqs
+}
+
+// othersOfGrant maps a Collaborator to the other declarations of its
+// grant, through the cache's grant index.
+func (r *Reconciler) othersOfGrant(ctx context.Context, o client.Object) []reconcile.Request {
+	c, ok := o.(*collabv1alpha1.Collaborator)
+	if !ok {
+		return nil
+	}
+	decl, err := grant.Of(ctx, r.Client, c)
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "Listing the declarations of a grant failed", "collaborator", c.Name)
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(decl))
+	for i := range decl {
+		if decl[i].UID != c.UID {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&decl[i])})
+		}
+	}
+	return reqs
+}
+
+// declarationEnded passes the events that can change who owns a grant or
+// whether its declarations agree: a deletion (its start and its end), a
+// spec change (access, expiresAt, managementPolicy) and an expiry showing
+// in Ready. A new declaration is the newest and changes nobody's part.
+func declarationEnded() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc: func(event.CreateEvent) bool { return false },
+		DeleteFunc: func(event.DeleteEvent) bool { return true },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, okOld := e.ObjectOld.(*collabv1alpha1.Collaborator)
+			n, okNew := e.ObjectNew.(*collabv1alpha1.Collaborator)
+			if !okOld || !okNew {
+				return false
+			}
+			return o.Generation != n.Generation || o.DeletionTimestamp.IsZero() != n.DeletionTimestamp.IsZero() ||
+				expiredReason(o) != expiredReason(n)
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+// expiredReason reports Ready's reason Expired.
+func expiredReason(c *collabv1alpha1.Collaborator) bool {
+	cond := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionReady)
+	return cond != nil && cond.Reason == collabv1alpha1.ReasonExpired
 }

@@ -45,6 +45,7 @@ import (
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/controller/accesspolicy"
 	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
+	"github.com/collab-dev/collaborator-operator/internal/controller/grant"
 	"github.com/collab-dev/collaborator-operator/internal/controller/usage"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 	"github.com/collab-dev/collaborator-operator/internal/provider/fake"
@@ -189,6 +190,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	for _, ix := range accesspolicy.Indexes() {
 		builder = builder.WithIndex(ix.Object, ix.Field, ix.Extract)
 	}
+	builder = builder.WithIndex(&collabv1alpha1.Collaborator{}, grant.IndexField, grant.Extract)
 	if cfg.plainTracker {
 		builder = builder.WithObjectTracker(clienttesting.NewObjectTracker(scheme, serializer.NewCodecFactory(scheme).UniversalDecoder()))
 	}

@@ -55,10 +55,12 @@ func Extract(o client.Object) []string {
 	return nil
 }
 
-// Live reports whether c declares its grant now: not being deleted and
-// not expired.
+// Live reports whether c declares its grant now: not being deleted, not
+// expired, and managing access (an Observe object never writes, so it
+// never holds a grant for anyone).
 func Live(c *collabv1alpha1.Collaborator, now time.Time) bool {
-	return c.DeletionTimestamp.IsZero() && !c.Spec.ExpiredAt(now)
+	return c.DeletionTimestamp.IsZero() && !c.Spec.ExpiredAt(now) &&
+		c.Spec.ManagementPolicy != collabv1alpha1.ManagementObserve
 }
 
 // Declarations are the Collaborators of one grant.

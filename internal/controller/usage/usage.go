@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/controller/grant"
 )
 
 // Field indexes used to find the objects a change affects without polling.
@@ -162,6 +163,9 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	})
 	if err != nil {
 		return fmt.Errorf("indexing Collaborators by ProviderConfig: %w", err)
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &collabv1alpha1.Collaborator{}, grant.IndexField, grant.Extract); err != nil {
+		return fmt.Errorf("indexing Collaborators by grant: %w", err)
 	}
 	err = mgr.GetFieldIndexer().IndexField(ctx, &collabv1alpha1.ProviderConfig{}, IndexSecretRef, func(o client.Object) []string {
 		if ep, ok := o.(*collabv1alpha1.ProviderConfig).Spec.Endpoint(); ok {

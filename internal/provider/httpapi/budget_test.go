@@ -3,9 +3,9 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"runtime"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"

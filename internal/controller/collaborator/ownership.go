@@ -1,0 +1,165 @@
+package collaborator
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
+	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
+	"github.com/collab-dev/collaborator-operator/internal/controller/grant"
+)
+
+// eventHandedOver is the Event of a declaration released, or expired,
+// while another still declares the same access: nothing was removed.
+const eventHandedOver = "HandedOver"
+
+// grantLocks serializes, per grant, the decisions that end a declaration
+// (a delete or an expiry that might be the last one), so that two passes
+// ending two declarations of one grant at once never both conclude that
+// the other one remains.
+type grantLocks struct{ m sync.Map }
+
+// lock takes c's grant's lock; the returned func releases it.
+func (l *grantLocks) lock(c *collabv1alpha1.Collaborator) func() {
+	mu, _ := l.m.LoadOrStore(grant.Key(c), &sync.Mutex{})
+	m, _ := mu.(*sync.Mutex)
+	m.Lock()
+	return m.Unlock
+}
+
+// owner is the owner of c's grant as the manager's cache shows it: enough
+// for deciding who writes, since a wrong answer there only delays a write
+// to the next pass (every declaration's change requeues the others). It
+// also returns an external id another declaration of the grant recorded
+// (the same person at the same target), for an owner that has none.
+func (r *Reconciler) owner(ctx context.Context, c *collabv1alpha1.Collaborator) (*collabv1alpha1.Collaborator, string, error) {
+	decl, err := grant.Of(ctx, r.Client, c)
+	if err != nil {
+		return nil, "", err
+	}
+	id := ""
+	for i := range decl {
+		if decl[i].UID != c.UID && decl[i].Namespace == c.Namespace {
+			if v := decl[i].Annotations[collabv1alpha1.ExternalIDAnnotation]; v != "" {
+				id = v
+				break
+			}
+		}
+	}
+	return decl.Owner(time.Now()), id, nil
+}
+
+// stillDeclared returns another live declaration of c's grant, read from
+// the API server rather than the cache: releasing c without a provider call
+// rests on it, and a cache that lags could show as live a declaration that
+// is already being deleted. The caller holds the grant's lock.
+func (r *Reconciler) stillDeclared(ctx context.Context, c *collabv1alpha1.Collaborator) (*collabv1alpha1.Collaborator, error) {
+	reader := r.APIReader
+	if reader == nil {
+		reader = r.Client
+	}
+	list := &collabv1alpha1.CollaboratorList{}
+	if err := reader.List(ctx, list, client.InNamespace(c.Namespace)); err != nil {
+		return nil, fmt.Errorf("listing the declarations of %s's grant: %w", c.Name, err)
+	}
+	key, now := grant.Key(c), time.Now()
+	for i := range list.Items {
+		o := &list.Items[i]
+		if o.UID != c.UID && grant.Key(o) == key && grant.Live(o, now) {
+			return o, nil
+		}
+	}
+	return nil, nil
+}
+
+// takeOwnership settles c's part in its grant before anything is written:
+// another owner means c only reports (handled), and an owner without an
+// id takes the one another declaration recorded (a rename applied in the
+// same second as the original owns by name; for AppHarbor the recorded id
+// is the only way to find the person, and a create would be refused).
+func (r *Reconciler) takeOwnership(ctx context.Context, c *collabv1alpha1.Collaborator, conn *connector.Connection) (ctrl.Result, bool, error) {
+	owner, known, err := r.owner(ctx, c)
+	if err != nil {
+		res, ferr := r.fail(ctx, c, "Finding the owner of this grant failed", err, true)
+		return res, true, ferr
+	}
+	if owner != nil && owner.UID != c.UID {
+		res, err := r.reconcileNonOwner(ctx, c, conn, owner)
+		return res, true, err
+	}
+	if known != "" && c.Annotations[collabv1alpha1.ExternalIDAnnotation] == "" && conn.Client.Capabilities().CreateAnswerIsTheOnlyID {
+		if err := r.recordExternalID(ctx, c, known); err != nil {
+			return ctrl.Result{}, true, err
+		}
+	}
+	return ctrl.Result{}, false, nil
+}
+
+// reconcileNonOwner reports a declaration whose grant another one owns: it
+// writes nothing at the provider. When it asks for what the owner's does it
+// is healthy as soon as the provider holds that; otherwise it is Stalled
+// Conflict until the specs agree or the owner goes. An AppHarbor duplicate
+// takes the owner's id, the only way to find the person there.
+func (r *Reconciler) reconcileNonOwner(ctx context.Context, c *collabv1alpha1.Collaborator, conn *connector.Connection,
+	owner *collabv1alpha1.Collaborator) (ctrl.Result, error) {
+	gen, name, who := c.Generation, c.Spec.ProviderName(), grant.Name(owner, c)
+	if !grant.Agree(&c.Spec, &owner.Spec) {
+		msg := fmt.Sprintf("%s declares the same person on the same %s target with other access and owns the grant "+
+			"(the oldest declaration does); this one writes nothing. Make the two agree, or delete one of them", who, name)
+		engine.SetCondition(&c.Status.Conditions, gen, collabv1alpha1.ConditionReady, metav1.ConditionFalse, collabv1alpha1.ReasonConflict, msg)
+		engine.SetCondition(&c.Status.Conditions, gen, collabv1alpha1.ConditionStalled, metav1.ConditionTrue, collabv1alpha1.ReasonConflict, msg)
+		engine.SetCondition(&c.Status.Conditions, gen, collabv1alpha1.ConditionSynced, metav1.ConditionTrue,
+			collabv1alpha1.ReasonReconcileSuccess, "Another declaration owns the grant: no call was needed")
+		meta.RemoveStatusCondition(&c.Status.Conditions, collabv1alpha1.ConditionReconciling)
+		r.report.Retry.Succeeded(c)
+		return ctrl.Result{}, nil
+	}
+	if id := owner.Annotations[collabv1alpha1.ExternalIDAnnotation]; id != "" && owner.Namespace == c.Namespace {
+		if err := r.recordExternalID(ctx, c, id); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	pcl := conn.Client
+	if !pcl.Capabilities().Read {
+		engine.MarkHealthy(&c.Status.Conditions, gen, collabv1alpha1.ReasonDeleteOnly,
+			fmt.Sprintf("%s documents no create or read API, and %s owns this grant; deleting this object "+
+				"removes the person only if no other Collaborator declares them", name, who),
+			name+" was not called: another declaration owns the grant")
+		r.report.Retry.Succeeded(c)
+		return ctrl.Result{}, nil
+	}
+	obs, err := pcl.Observe(ctx, c)
+	if err != nil {
+		return r.fail(ctx, c, "Reading the collaborator failed", err, true)
+	}
+	r.report.Retry.Succeeded(c)
+	next := ctrl.Result{RequeueAfter: engine.NextRead(obs.ObservedAt, conn.ProviderConfig.Spec.SyncIntervalOrDefault())}
+	if !obs.Exists || !obs.UpToDate {
+		engine.MarkProgress(&c.Status.Conditions, gen, metav1.ConditionFalse, collabv1alpha1.ReasonCreating,
+			fmt.Sprintf("%s owns this grant and applies it at %s; waiting for %s to hold it", who, name, name))
+		return next, nil
+	}
+	engine.MarkHealthy(&c.Status.Conditions, gen, collabv1alpha1.ReasonAvailable,
+		fmt.Sprintf("%s holds the collaborator as specified; %s owns the grant", name, who),
+		"The last read of "+name+" showed the collaborator")
+	c.Status.LastSyncTime = engine.Now()
+	return next, nil
+}
+
+// handOver releases a deleting declaration whose access another live one
+// still declares: no provider call, an Event saying why.
+func (r *Reconciler) handOver(ctx context.Context, c, other *collabv1alpha1.Collaborator,
+	st *engine.StatusWriter[*collabv1alpha1.Collaborator]) error {
+	r.report.Event(c, corev1.EventTypeNormal, eventHandedOver, "Delete",
+		"Left the collaborator at %s: %s still declares the same access", c.Spec.ProviderName(), grant.Name(other, c))
+	return r.release(ctx, c, st)
+}

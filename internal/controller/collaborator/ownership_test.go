@@ -1,0 +1,191 @@
+package collaborator_test
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/api/meta"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	ct "github.com/collab-dev/collaborator-operator/internal/controller/controllertest"
+	"github.com/collab-dev/collaborator-operator/internal/provider/fake"
+)
+
+var everyProvider = []string{collabv1alpha1.ProviderQuantConnect, collabv1alpha1.ProviderAppHarbor, collabv1alpha1.ProviderWebTranslateIt}
+
+// readyReason is Ready's status and reason, for comparisons.
+func readyReason(c *collabv1alpha1.Collaborator) string {
+	cond := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionReady)
+	if cond == nil {
+		return ""
+	}
+	return string(cond.Status) + "/" + cond.Reason
+}
+
+// Renaming a Collaborator in Git (the new object applied, the old one
+// pruned) never removes the person, not even for a moment: the new one is
+// healthy without a write, the old one's deletion makes no provider call,
+// and the new one then owns the grant.
+func TestRenameNeverRemovesAnyone(t *testing.T) {
+	for _, pname := range everyProvider {
+		t.Run(pname, func(t *testing.T) {
+			e, r := newEnv(t)
+			old := ct.Collaborator(pname, "old", "person")
+			settled(t, e, r, old)
+			e.Get(old)
+			renamed := ct.Collaborator(pname, "new", "person")
+			e.Create(renamed)
+			passes := e.Settle(r, renamed)
+			e.Delete(old)
+			passes = append(passes, e.Settle(r, old)...)
+			passes = append(passes, e.Settle(r, renamed)...)
+			if n := providerWrites(passes...); n != 0 {
+				t.Errorf("%d provider writes during the rename, want none:\n%s", n, ct.DescribePasses(passes))
+			}
+			if e.Get(old) {
+				t.Error("the old object was not released")
+			}
+			if !e.Holds(renamed) {
+				t.Fatal("the person was removed by the rename")
+			}
+			e.Get(renamed)
+			want := "True/" + collabv1alpha1.ReasonAvailable
+			if pname == collabv1alpha1.ProviderWebTranslateIt {
+				want = "True/" + collabv1alpha1.ReasonDeleteOnly
+			}
+			if got := readyReason(renamed); got != want {
+				t.Errorf("renamed object Ready %q, want %q", got, want)
+			}
+			if !slices.Contains(e.Recorder.Reasons(old), "HandedOver") {
+				t.Errorf("the old object's Events %v lack HandedOver", e.Recorder.Reasons(old))
+			}
+		})
+	}
+}
+
+// A duplicate that asks for other access is Stalled Conflict and writes
+// nothing; when the owner goes it is handed the grant without a removal,
+// and applies its own spec at once.
+func TestConflictingDuplicateWaitsThenTakesOver(t *testing.T) {
+	e, r := newEnv(t)
+	owner := ct.QuantConnect("owner", "mia", true, false)
+	settled(t, e, r, owner)
+	dup := ct.QuantConnect("dup", "mia", false, false)
+	e.Create(dup)
+	passes := e.Run(r, dup, 2)
+	if n := providerWrites(passes...); n != 0 {
+		t.Errorf("%d provider writes by the duplicate", n)
+	}
+	e.Get(dup)
+	if diff := cmp.Diff("False/"+collabv1alpha1.ReasonConflict, readyReason(dup)); diff != "" {
+		t.Errorf("duplicate Ready (-want +got):\n%s", diff)
+	}
+	if msg := readyMessage(dup); !strings.Contains(msg, `"owner"`) {
+		t.Errorf("the Conflict message does not name the owner: %q", msg)
+	}
+	if got := accessOf(e, dup); !got.Write {
+		t.Errorf("the duplicate changed the access: %+v", got)
+	}
+	e.Delete(owner)
+	passes = e.Settle(r, owner)
+	if slices.Contains(writeOps(passes...), fake.OpDelete) {
+		t.Errorf("the owner's deletion removed the person while the duplicate declares them:\n%s", ct.DescribePasses(passes))
+	}
+	e.Settle(r, dup)
+	e.Get(dup)
+	if got := readyReason(dup); got != "True/"+collabv1alpha1.ReasonAvailable {
+		t.Errorf("the new owner is %q, want Available", got)
+	}
+	if got := accessOf(e, dup); got.Write {
+		t.Errorf("the new owner did not apply its spec: %+v", got)
+	}
+}
+
+// The owner's expiry with a live duplicate removes nobody; the duplicate
+// owns the grant from then on.
+func TestExpiringOwnerWithLiveDuplicate(t *testing.T) {
+	e, r := newEnv(t)
+	owner := ct.QuantConnect("owner", "mia", true, false)
+	settled(t, e, r, owner)
+	dup := ct.QuantConnect("dup", "mia", true, false)
+	e.Create(dup)
+	e.Settle(r, dup)
+	e.Edit(owner, func() { expiring(owner, -time.Minute) })
+	passes := e.Settle(r, owner)
+	if n := providerWrites(passes...); n != 0 {
+		t.Errorf("%d provider writes at the owner's expiry:\n%s", n, ct.DescribePasses(passes))
+	}
+	if !e.Holds(dup) {
+		t.Fatal("the owner's expiry removed the person the duplicate declares")
+	}
+	e.Get(owner)
+	if got := readyReason(owner); got != "True/"+collabv1alpha1.ReasonExpired {
+		t.Errorf("expired owner Ready %q", got)
+	}
+	e.Settle(r, dup)
+	e.Get(dup)
+	if got := readyReason(dup); got != "True/"+collabv1alpha1.ReasonAvailable {
+		t.Errorf("duplicate Ready %q after the owner expired", got)
+	}
+}
+
+// Two declarations of one grant deleted at once, their passes racing:
+// whichever runs first sees the other ending too, so one of them removes
+// the person, and both go.
+func TestTwoDeletionsRacingOnOneGrant(t *testing.T) {
+	for range 20 {
+		e, r := newEnv(t)
+		a := ct.QuantConnect("a", "mia", true, false)
+		settled(t, e, r, a)
+		b := ct.QuantConnect("b", "mia", true, false)
+		e.Create(b)
+		e.Settle(r, b)
+		e.Delete(a)
+		e.Delete(b)
+		var wg sync.WaitGroup
+		for _, c := range []*collabv1alpha1.Collaborator{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 3 {
+					_, _ = r.Reconcile(t.Context(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(c)})
+				}
+			}()
+		}
+		wg.Wait()
+		if e.Get(a) || e.Get(b) {
+			t.Fatal("a deletion was not done")
+		}
+		if e.Holds(a) {
+			t.Fatal("both declarations are gone and the person stays")
+		}
+	}
+}
+
+// An AppHarbor duplicate takes the owner's collaborator id: it is the only
+// way to find the person in AppHarbor's list.
+func TestAppHarborDuplicateTakesTheOwnersID(t *testing.T) {
+	e, r := newEnv(t)
+	owner := ct.AppHarbor("owner", "bob@example.com", "")
+	settled(t, e, r, owner)
+	e.Get(owner)
+	dup := ct.AppHarbor("dup", "bob@example.com", "")
+	e.Create(dup)
+	e.Settle(r, dup)
+	e.Get(dup)
+	if got, want := dup.Annotations[collabv1alpha1.ExternalIDAnnotation], owner.Annotations[collabv1alpha1.ExternalIDAnnotation]; got != want || got == "" {
+		t.Errorf("duplicate id %q, owner's %q", got, want)
+	}
+	if got := readyReason(dup); got != "True/"+collabv1alpha1.ReasonAvailable {
+		t.Errorf("duplicate Ready %q", got)
+	}
+	if n := len(e.AppHarbor.Members(ct.Target(collabv1alpha1.ProviderAppHarbor))); n != 1 {
+		t.Errorf("%d members at AppHarbor, want bob once", n)
+	}
+}

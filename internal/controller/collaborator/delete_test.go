@@ -319,3 +319,33 @@ func TestDeleteAfterLostReCreateWaitsForTheNewID(t *testing.T) {
 		t.Errorf("the message does not name the annotation to set: %q", msg)
 	}
 }
+
+// An AppHarbor person invited by hand while their Collaborator could not
+// reach AppHarbor (its credentials broken) has no id the object could
+// know: once the credentials work again, the delete waits
+// (ExternalIDUnknown) instead of calling nothing and reporting success,
+// and writing the person's id has them removed.
+func TestAppHarborDeleteWithoutAnIDWaits(t *testing.T) {
+	e, r := newEnv(t)
+	problem := ct.CredentialProblems(collabv1alpha1.ProviderAppHarbor)[0]
+	problem.Break(e)
+	c := ct.AppHarbor("bob", "bob@example.com", "")
+	held := e.Seed(c)
+	e.Create(c)
+	e.Run(r, c, 2)
+	e.Delete(c)
+	e.Run(r, c, 2)
+	problem.Fix(e)
+	passes := e.Run(r, c, 3)
+	if s := stateOf(e, c); !s.Exists || !s.Held {
+		t.Fatalf("released without naming bob, who stays at AppHarbor: %+v\n%s", s, ct.DescribePasses(passes))
+	}
+	if msg := readyMessage(c); !strings.Contains(msg, collabv1alpha1.ExternalIDAnnotation) || !strings.Contains(msg, orphanHint) {
+		t.Errorf("the message names neither the annotation nor Orphan: %q", msg)
+	}
+	e.Edit(c, func() { metav1.SetMetaDataAnnotation(&c.ObjectMeta, collabv1alpha1.ExternalIDAnnotation, held.ID) })
+	passes = e.Settle(r, c)
+	if diff := cmp.Diff(state{}, stateOf(e, c)); diff != "" {
+		t.Errorf("after the id was written (-want +got):\n%s\n%s", diff, ct.DescribePasses(passes))
+	}
+}

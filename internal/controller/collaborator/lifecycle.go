@@ -143,6 +143,11 @@ func (r *Reconciler) reconcileExpired(ctx context.Context, c *collabv1alpha1.Col
 			"Access expired at %s: removed %s from %s at %s", at, member, target, c.Spec.ProviderName())
 	}
 	msg := fmt.Sprintf("Access expired at %s: %s is not a collaborator of %s at %s", at, member, target, c.Spec.ProviderName())
+	if conn.Client.Capabilities().CreateAnswerIsTheOnlyID && c.Annotations[collabv1alpha1.ExternalIDAnnotation] == "" {
+		// Nothing was read: such a provider is read only by id.
+		msg = fmt.Sprintf("Access expired at %s: this object holds no %s collaborator id, so it added nobody to %s "+
+			"(%s is found only by that id)", at, c.Spec.ProviderName(), target, member)
+	}
 	if removed {
 		msg = fmt.Sprintf("Access expired at %s: removed %s from %s at %s", at, member, target, c.Spec.ProviderName())
 	}

@@ -113,6 +113,25 @@ func deleteBlockedByUnknownID(c *collabv1alpha1.Collaborator) error {
 	}
 }
 
+// deleteBlockedByNoID returns the error that stops a delete that would name
+// nobody: a provider that names a collaborator only by the id its create
+// answered with (AppHarbor), and no id recorded. The person may be there
+// all the same (invited by hand while this object could not reach the
+// provider); a delete that called nothing must not pass for done.
+func deleteBlockedByNoID(c *collabv1alpha1.Collaborator, caps provider.Capabilities) error {
+	if !caps.CreateAnswerIsTheOnlyID || c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "" {
+		return nil
+	}
+	return &engine.SetupError{
+		Reason: collabv1alpha1.ReasonExternalIDUnknown,
+		Message: fmt.Sprintf("no collaborator id is recorded, and %s names collaborators only by the id its create "+
+			"answers with, so a delete would remove nobody. If the person is at %s, set the %s annotation to their id "+
+			"to have the operator remove them; if nobody is there, set deletionPolicy Orphan",
+			c.Spec.ProviderName(), c.Spec.ProviderName(), collabv1alpha1.ExternalIDAnnotation),
+		Terminal: true,
+	}
+}
+
 // replacingSep separates the time of a pending create's mark from the id
 // recorded when the create was sent, for a re-create.
 const replacingSep = " replacing "

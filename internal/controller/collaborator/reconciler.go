@@ -307,6 +307,9 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, c *collabv1alpha1.Coll
 	// Done only on the provider's documented success or "already gone"
 	// (which the client confirms by a fresh read where it can): any error,
 	// whatever its class, keeps the object.
+	if err := deleteBlockedByNoID(c, conn.Client.Capabilities()); err != nil {
+		return r.failDelete(ctx, c, err)
+	}
 	if err := conn.Client.Delete(provider.WithRemoval(ctx), c); err != nil {
 		return r.failDelete(ctx, c, err)
 	}

@@ -17,9 +17,12 @@ import (
 // it without the id (ExternalIDUnknown) and cannot create it again
 // (Rejected). Here the person looks the id up at AppHarbor, by email, and
 // records it, or, for a delete whose lost request never reached AppHarbor
-// (nobody holds the email), releases the object with Orphan. Only marked
-// objects are touched, so an unmarked object that is stuck still fails
-// the run; each action is counted in the figures.
+// (nobody holds the email), releases the object with Orphan. The same
+// holds for a delete of an AppHarbor object that never recorded an id
+// (deleted before its create went through): AppHarbor names people only
+// by id, so that delete waits for a person too. Only those objects are
+// touched, so any other object that is stuck still fails the run; each
+// action is counted in the figures.
 func (r *rig) adoptLostCreates(ctx context.Context) []string {
 	list := &collabv1alpha1.CollaboratorList{}
 	if err := r.cl.List(ctx, list, client.InNamespace(ns)); err != nil {
@@ -29,7 +32,7 @@ func (r *rig) adoptLostCreates(ctx context.Context) []string {
 	for i := range list.Items {
 		c := &list.Items[i]
 		_, pending := c.Annotations[collabv1alpha1.PendingCreateAnnotation]
-		if !pending || c.Spec.AppHarbor == nil || c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "" {
+		if !(pending || c.DeletionTimestamp != nil) || c.Spec.AppHarbor == nil || c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "" {
 			continue
 		}
 		stalled := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionStalled)

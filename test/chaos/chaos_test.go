@@ -166,7 +166,8 @@ func figures(t *testing.T, seed uint64, r *rig, w *workload, chaosTime, converge
 		r.requests(), total, render(faults), render(byProvider))
 	say(t, "  manager: %d kills (SIGKILL), %d starts, start to ready %s",
 		r.sup.kills, r.sup.starts(), r.sup.readyTimes())
-	say(t, "  AppHarbor objects whose id nobody recorded (a lost create answer, or a delete before the create), settled by hand as the status asked: %d %v",
+	say(t, "  AppHarbor objects whose id nobody recorded (a lost create answer, or a delete before the create), "+
+		"settled by hand as the status asked: %d %v",
 		len(r.handAdopted), r.handAdopted)
 	outcome := "converged"
 	if !ok {

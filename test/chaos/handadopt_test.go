@@ -32,7 +32,8 @@ func (r *rig) adoptLostCreates(ctx context.Context) []string {
 	for i := range list.Items {
 		c := &list.Items[i]
 		_, pending := c.Annotations[collabv1alpha1.PendingCreateAnnotation]
-		if !(pending || c.DeletionTimestamp != nil) || c.Spec.AppHarbor == nil || c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "" {
+		unnamed := c.Spec.AppHarbor != nil && c.Annotations[collabv1alpha1.ExternalIDAnnotation] == ""
+		if !unnamed || !(pending || c.DeletionTimestamp != nil) {
 			continue
 		}
 		stalled := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionStalled)

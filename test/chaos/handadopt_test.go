@@ -33,7 +33,7 @@ func (r *rig) adoptLostCreates(ctx context.Context) []string {
 		c := &list.Items[i]
 		_, pending := c.Annotations[collabv1alpha1.PendingCreateAnnotation]
 		unnamed := c.Spec.AppHarbor != nil && c.Annotations[collabv1alpha1.ExternalIDAnnotation] == ""
-		if !unnamed || !(pending || c.DeletionTimestamp != nil) {
+		if !unnamed || (!pending && c.DeletionTimestamp == nil) {
 			continue
 		}
 		stalled := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionStalled)

@@ -111,11 +111,21 @@ func (r *Reconciler) reconcileExpired(ctx context.Context, c *collabv1alpha1.Col
 				"so nothing was removed. Move spec.expiresAt into the future, or remove it, to make this object declare it again",
 				at, grant.Name(other, c), member, target),
 			c.Spec.ProviderName()+" was not called: another declaration holds the grant")
+		// Not a removal: when the other declaration goes, this expiry
+		// still has one to do.
+		engine.SetCondition(&c.Status.Conditions, c.Generation, collabv1alpha1.ConditionSynced, metav1.ConditionTrue,
+			eventHandedOver, c.Spec.ProviderName()+" was not called: another declaration holds the grant")
+		if err := r.passID(ctx, c, other); err != nil {
+			return ctrl.Result{}, err
+		}
 		r.report.Retry.Succeeded(c)
 		return ctrl.Result{RequeueAfter: conn.ProviderConfig.Spec.SyncIntervalOrDefault()}, nil
 	}
 	// A create whose answer was lost may have added someone this object
 	// cannot name: expiring them needs the id, as a delete does.
+	if err := r.settleStaleMark(ctx, c, conn); err != nil {
+		return ctrl.Result{}, err
+	}
 	if err := deleteBlockedByUnknownID(c); err != nil {
 		return r.fail(ctx, c, "Removing the expired collaborator is blocked", err, false)
 	}
@@ -128,7 +138,7 @@ func (r *Reconciler) reconcileExpired(ctx context.Context, c *collabv1alpha1.Col
 		}
 	}
 	ready := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionReady)
-	alreadyDone := ready != nil && ready.Reason == collabv1alpha1.ReasonExpired && ready.ObservedGeneration == c.Generation
+	alreadyDone := ready != nil && ready.Reason == collabv1alpha1.ReasonExpired && ready.ObservedGeneration == c.Generation && !handedOver(c)
 	removed := false
 	if (readable && obs.Exists) || (!readable && !alreadyDone) {
 		// Someone back under a new id (AppHarbor) is removed by that id.
@@ -223,4 +233,11 @@ func (r *Reconciler) reconcileObserve(ctx context.Context, c *collabv1alpha1.Col
 		"The last read of "+name+" succeeded")
 	meta.RemoveStatusCondition(&c.Status.Conditions, collabv1alpha1.ConditionReconciling)
 	return res, nil
+}
+
+// handedOver reports an expiry recorded while another declaration held the
+// grant: nothing was removed then.
+func handedOver(c *collabv1alpha1.Collaborator) bool {
+	synced := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionSynced)
+	return synced != nil && synced.Reason == eventHandedOver
 }

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
 	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
@@ -159,7 +160,32 @@ func (r *Reconciler) reconcileNonOwner(ctx context.Context, c *collabv1alpha1.Co
 // still declares: no provider call, an Event saying why.
 func (r *Reconciler) handOver(ctx context.Context, c, other *collabv1alpha1.Collaborator,
 	st *engine.StatusWriter[*collabv1alpha1.Collaborator]) error {
+	if err := r.passID(ctx, c, other); err != nil {
+		return err
+	}
 	r.report.Event(c, corev1.EventTypeNormal, eventHandedOver, "Delete",
 		"Left the collaborator at %s: %s still declares the same access", c.Spec.ProviderName(), grant.Name(other, c))
 	return r.release(ctx, c, st)
+}
+
+// passID readies the declaration that takes a grant over before c lets
+// go: it gets the finalizer (one never reconciled, or created paused,
+// would otherwise vanish on deletion without removing anyone) and, when it
+// has none, the external id c recorded (for AppHarbor the only way to find
+// the person to remove them later).
+func (r *Reconciler) passID(ctx context.Context, c, other *collabv1alpha1.Collaborator) error {
+	id := c.Annotations[collabv1alpha1.ExternalIDAnnotation]
+	giveID := id != "" && other.Annotations[collabv1alpha1.ExternalIDAnnotation] == "" && other.Namespace == c.Namespace
+	if !giveID && controllerutil.ContainsFinalizer(other, collabv1alpha1.Finalizer) {
+		return nil
+	}
+	patched := other.DeepCopy()
+	controllerutil.AddFinalizer(patched, collabv1alpha1.Finalizer)
+	if giveID {
+		metav1.SetMetaDataAnnotation(&patched.ObjectMeta, collabv1alpha1.ExternalIDAnnotation, id)
+	}
+	if err := r.Client.Patch(ctx, patched, client.MergeFromWithOptions(other, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("handing the grant over to %s: %w", other.Name, err)
+	}
+	return nil
 }

@@ -189,3 +189,61 @@ func TestAppHarborDuplicateTakesTheOwnersID(t *testing.T) {
 		t.Errorf("%d members at AppHarbor, want bob once", n)
 	}
 }
+
+// A hand-over to a declaration that never had a pass (no finalizer yet,
+// or created paused) gives it the finalizer first: deleting it later still
+// removes the person instead of letting it vanish.
+func TestHandOverGivesTheFinalizer(t *testing.T) {
+	for _, pname := range everyProvider {
+		t.Run(pname, func(t *testing.T) {
+			e, r := newEnv(t)
+			owner := ct.Collaborator(pname, "owner", "person")
+			settled(t, e, r, owner)
+			dup := ct.Collaborator(pname, "dup", "person")
+			e.Create(dup)
+			e.Delete(owner)
+			e.Settle(r, owner)
+			if !e.Holds(dup) {
+				t.Fatal("the hand-over removed the person")
+			}
+			e.Get(dup)
+			if !slices.Contains(dup.Finalizers, collabv1alpha1.Finalizer) {
+				t.Fatalf("the declaration that took the grant over has no finalizer: %v", dup.Finalizers)
+			}
+			e.Delete(dup)
+			e.Settle(r, dup)
+			if e.Holds(dup) {
+				t.Error("both declarations are gone and the person stays")
+			}
+		})
+	}
+}
+
+// An expiry recorded while another declaration held the grant removed
+// nobody: when that other one goes (here with Orphan), the expired object
+// still removes the person, WebTranslateIt included (it has no read, so
+// the status must not pass for a removal done).
+func TestHandedOverExpiryRemovesLater(t *testing.T) {
+	for _, pname := range everyProvider {
+		t.Run(pname, func(t *testing.T) {
+			e, r := newEnv(t)
+			keeper := ct.Collaborator(pname, "keeper", "person")
+			settled(t, e, r, keeper)
+			expiringOne := ct.Collaborator(pname, "expiring", "person")
+			e.Create(expiringOne)
+			e.Settle(r, expiringOne)
+			e.Edit(expiringOne, func() { expiring(expiringOne, -time.Minute) })
+			e.Settle(r, expiringOne)
+			if !e.Holds(keeper) {
+				t.Fatal("the expiry removed the person the keeper declares")
+			}
+			e.Edit(keeper, func() { keeper.Spec.DeletionPolicy = collabv1alpha1.DeletionOrphan })
+			e.Delete(keeper)
+			e.Settle(r, keeper)
+			e.Settle(r, expiringOne)
+			if e.Holds(expiringOne) {
+				t.Error("the keeper left with Orphan and the expired declaration did not remove the person")
+			}
+		})
+	}
+}

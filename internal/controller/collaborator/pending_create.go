@@ -11,6 +11,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
 	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 )
@@ -155,4 +156,26 @@ func replacedID(mark string) string {
 		return ""
 	}
 	return old
+}
+
+// settleStaleMark clears the mark of a re-create whose outcome was in doubt
+// when the provider still holds the collaborator the recorded id names: a
+// provider that names people only by the create's answer (AppHarbor)
+// refuses a second collaborator for one person, so that re-create added
+// nobody, and a person could not resolve the block by writing the id
+// (it is already written). A failed read leaves the mark.
+func (r *Reconciler) settleStaleMark(ctx context.Context, c *collabv1alpha1.Collaborator, conn *connector.Connection) error {
+	mark, pending := c.Annotations[collabv1alpha1.PendingCreateAnnotation]
+	id := c.Annotations[collabv1alpha1.ExternalIDAnnotation]
+	if !pending || id == "" || id != replacedID(mark) || !conn.Client.Capabilities().Read {
+		return nil
+	}
+	obs, err := conn.Client.Observe(ctx, c)
+	if err != nil || !obs.Exists {
+		return nil //nolint:nilerr // the mark stays and the caller reports the block
+	}
+	if obs.ExternalID != "" && obs.ExternalID != id {
+		return r.recordExternalID(ctx, c, obs.ExternalID)
+	}
+	return r.setPendingCreate(ctx, c, false)
 }

@@ -293,15 +293,18 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, c *collabv1alpha1.Coll
 	if other != nil {
 		return ctrl.Result{}, r.handOver(ctx, c, other, st)
 	}
-	if err := deleteBlockedByUnknownID(c); err != nil {
-		return r.failDelete(ctx, c, err)
-	}
 	// Unusable credentials keep the object even if it never reached the
 	// provider: the person may be there all the same (a WebTranslateIt
 	// member exists before any Collaborator; a QuantConnect member is
 	// adopted without an id). Only Orphan releases it without a call.
 	conn, err := r.connect(ctx, c)
 	if err != nil {
+		return r.failDelete(ctx, c, err)
+	}
+	if err := r.settleStaleMark(ctx, c, conn); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := deleteBlockedByUnknownID(c); err != nil {
 		return r.failDelete(ctx, c, err)
 	}
 	// Done only on the provider's documented success or "already gone"

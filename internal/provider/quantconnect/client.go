@@ -158,7 +158,11 @@ func (c *Client) Create(ctx context.Context, col *collabv1alpha1.Collaborator) (
 			return provider.Creation{}, fmt.Errorf("creating QuantConnect collaborator %s on project %d: %w", s.UserID, s.ProjectID, err)
 		}
 		fresh, readErr := c.refresh(ctx, key, s.ProjectID)
-		if readErr != nil || find(fresh, s.UserID) == nil {
+		if readErr != nil {
+			return provider.Creation{}, fmt.Errorf("creating QuantConnect collaborator %s on project %d: QuantConnect refused (%s) "+
+				"and the read that would show whether they are there failed: %w", s.UserID, s.ProjectID, sentence(err), readErr)
+		}
+		if find(fresh, s.UserID) == nil {
 			return provider.Creation{}, fmt.Errorf("creating QuantConnect collaborator %s on project %d: %w", s.UserID, s.ProjectID, err)
 		}
 		list = fresh
@@ -235,11 +239,15 @@ func (c *Client) Delete(ctx context.Context, col *collabv1alpha1.Collaborator) e
 			return fmt.Errorf("deleting QuantConnect collaborator %s on project %d: %w", s.UserID, s.ProjectID, err)
 		}
 		fresh, readErr := c.refresh(ctx, key, s.ProjectID)
-		if readErr == nil {
-			found := find(fresh, s.UserID)
-			if found == nil || found.Owner {
-				return nil
-			}
+		if readErr != nil {
+			// The refusal may mean "already gone", which only the read can
+			// confirm: the outcome waits on the read, and so does its class
+			// (a rate limit or an outage is retried, not a person's job).
+			return fmt.Errorf("deleting QuantConnect collaborator %s on project %d: QuantConnect refused (%s) and the read "+
+				"that would confirm it failed: %w", s.UserID, s.ProjectID, sentence(err), readErr)
+		}
+		if found := find(fresh, s.UserID); found == nil || found.Owner {
+			return nil
 		}
 		return fmt.Errorf("deleting QuantConnect collaborator %s on project %d: %w", s.UserID, s.ProjectID, err)
 	}
@@ -332,4 +340,10 @@ func fillStatus(col *collabv1alpha1.Collaborator, got *Collaborator) {
 		UID: got.UID, PublicID: got.PublicID, Name: got.Name, Email: got.Email,
 		Permission: got.Permission, LiveControl: got.LiveControl, Owner: got.Owner,
 	}
+}
+
+// sentence is err's text without a closing period, to quote inside another
+// message.
+func sentence(err error) string {
+	return strings.TrimRight(err.Error(), ".")
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -59,23 +60,36 @@ func (r *Reconciler) owner(ctx context.Context, c *collabv1alpha1.Collaborator) 
 	return decl.Owner(time.Now()), id, nil
 }
 
-// stillDeclared returns another live declaration of c's grant, read from
-// the API server rather than the cache: releasing c without a provider call
-// rests on it, and a cache that lags could show as live a declaration that
-// is already being deleted. The caller holds the grant's lock.
+// stillDeclared returns another live declaration of c's grant. The
+// cache's grant index finds the candidates (so a mass deletion costs no
+// List per object), and each is confirmed by a read from the API server:
+// releasing c without a provider call rests on it, and a cache that lags
+// could show as live a declaration already being deleted. A candidate the
+// cache has not seen yet only costs a removal its owner adds back. The
+// caller holds the grant's lock.
 func (r *Reconciler) stillDeclared(ctx context.Context, c *collabv1alpha1.Collaborator) (*collabv1alpha1.Collaborator, error) {
+	decl, err := grant.Of(ctx, r.Client, c)
+	if err != nil {
+		return nil, err
+	}
 	reader := r.APIReader
 	if reader == nil {
 		reader = r.Client
 	}
-	list := &collabv1alpha1.CollaboratorList{}
-	if err := reader.List(ctx, list, client.InNamespace(c.Namespace)); err != nil {
-		return nil, fmt.Errorf("listing the declarations of %s's grant: %w", c.Name, err)
-	}
-	key, now := grant.Key(c), time.Now()
-	for i := range list.Items {
-		o := &list.Items[i]
-		if o.UID != c.UID && grant.Key(o) == key && grant.Live(o, now) {
+	now := time.Now()
+	for i := range decl {
+		if decl[i].UID == c.UID || !grant.Live(&decl[i], now) {
+			continue
+		}
+		o := &collabv1alpha1.Collaborator{}
+		err := reader.Get(ctx, client.ObjectKeyFromObject(&decl[i]), o)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s, another declaration of %s's grant: %w", decl[i].Name, c.Name, err)
+		}
+		if o.UID == decl[i].UID && grant.Key(o) == grant.Key(c) && grant.Live(o, now) {
 			return o, nil
 		}
 	}

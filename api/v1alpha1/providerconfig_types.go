@@ -95,6 +95,15 @@ type ProviderConfigSpec struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="syncInterval must be at least 1s, a duration such as 30s or 10m"
 	SyncInterval *metav1.Duration `json:"syncInterval,omitempty"`
 
+	// expiryNotice is how long before a Collaborator's spec.expiresAt the
+	// operator sends it one Event ExpiringSoon naming the time. 0 turns the
+	// notice off; otherwise at least 1m.
+	// +optional
+	// +kubebuilder:default="168h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) == duration('0s') || duration(self) >= duration('1m')",message="expiryNotice must be 0 (off) or at least 1m, a duration such as 168h"
+	ExpiryNotice *metav1.Duration `json:"expiryNotice,omitempty"`
 	// rateLimit is one request budget shared by every call made with these
 	// credentials, whichever Collaborator or ProviderConfig makes it. When
 	// unset, 10 requests per second with a burst of 20 (see

@@ -443,6 +443,11 @@ func (in *ProviderConfigSpec) DeepCopyInto(out *ProviderConfigSpec) {
 		*out = new(v1.Duration)
 		**out = **in
 	}
+	if in.ExpiryNotice != nil {
+		in, out := &in.ExpiryNotice, &out.ExpiryNotice
+		*out = new(v1.Duration)
+		**out = **in
+	}
 	if in.RateLimit != nil {
 		in, out := &in.RateLimit, &out.RateLimit
 		*out = new(RateLimit)

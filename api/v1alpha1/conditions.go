@@ -79,6 +79,10 @@ const (
 	// for other access; this one writes nothing until they agree or the
 	// owner goes.
 	ReasonConflict = "Conflict"
+	// ReasonNotPermitted: the referenced ClusterProviderConfig has no grant
+	// matching this object's namespace, target, member and access, so no
+	// provider call is made for it, deletion included.
+	ReasonNotPermitted = "NotPermitted"
 )
 
 // ReasonKubernetesAPIError: reading or writing an object the pass needs

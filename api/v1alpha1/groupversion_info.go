@@ -26,7 +26,7 @@ var (
 
 func addKnownTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion, &Collaborator{}, &CollaboratorList{}, &ProviderConfig{}, &ProviderConfigList{},
-		&AccessPolicy{}, &AccessPolicyList{})
+		&AccessPolicy{}, &AccessPolicyList{}, &ClusterProviderConfig{}, &ClusterProviderConfigList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

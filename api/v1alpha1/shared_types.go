@@ -45,21 +45,46 @@ const (
 // Cross-namespace references are deliberately impossible: a namespace's
 // users must not be able to borrow another namespace's credentials.
 type SecretReference struct {
-	// name of the Secret, in the same namespace as the ProviderConfig.
+	// name of the Secret: in the ProviderConfig's namespace, or, for a
+	// ClusterProviderConfig, in the namespace named by the manager's
+	// --cluster-resource-namespace flag.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
 }
 
-// ProviderConfigReference names a ProviderConfig in the Collaborator's
-// namespace.
+// Kinds a providerConfigRef may name.
+const (
+	// KindProviderConfig is the namespaced credentials kind, in the
+	// referencing object's namespace.
+	KindProviderConfig = "ProviderConfig"
+	// KindClusterProviderConfig is the cluster-scoped credentials kind,
+	// usable only where one of its grants permits.
+	KindClusterProviderConfig = "ClusterProviderConfig"
+)
+
+// ProviderConfigReference names a ProviderConfig in the referencing
+// object's namespace, or a ClusterProviderConfig.
 type ProviderConfigReference struct {
-	// name of the ProviderConfig, in the same namespace as the Collaborator.
+	// kind of the credentials object: ProviderConfig (in the same
+	// namespace) or ClusterProviderConfig.
+	// +optional
+	// +kubebuilder:default=ProviderConfig
+	// +kubebuilder:validation:Enum=ProviderConfig;ClusterProviderConfig
+	Kind string `json:"kind,omitempty"`
+
+	// name of the ProviderConfig (in the same namespace) or of the
+	// ClusterProviderConfig.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
+}
+
+// IsCluster reports whether the reference names a ClusterProviderConfig.
+func (r ProviderConfigReference) IsCluster() bool {
+	return r.Kind == KindClusterProviderConfig
 }
 
 // ProviderName says which provider block the spec sets, or "" when none is

@@ -252,6 +252,12 @@ type CollaboratorStatus struct {
 	// +optional
 	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 
+	// expiryNotice records the ExpiringSoon Event sent for the current
+	// spec.expiresAt, so that each expiresAt value gets one notice, also
+	// across manager restarts.
+	// +optional
+	ExpiryNotice *ExpiryNotice `json:"expiryNotice,omitempty"`
+
 	// quantConnect is the collaborator as QuantConnect last reported it.
 	// +optional
 	QuantConnect *QuantConnectObservation `json:"quantConnect,omitempty"`
@@ -306,4 +312,15 @@ type CollaboratorList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	// items are the Collaborators.
 	Items []Collaborator `json:"items"`
+}
+
+// ExpiryNotice is the ExpiringSoon Event the operator sent for one
+// spec.expiresAt value.
+type ExpiryNotice struct {
+	// expiresAt is the spec.expiresAt value the notice announced.
+	// +required
+	ExpiresAt metav1.Time `json:"expiresAt"`
+	// sentAt is when the Event was sent.
+	// +required
+	SentAt metav1.Time `json:"sentAt"`
 }

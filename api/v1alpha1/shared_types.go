@@ -146,6 +146,19 @@ func (s *ProviderConfigSpec) SyncIntervalOrDefault() time.Duration {
 	return DefaultSyncInterval
 }
 
+// DefaultExpiryNotice is how long before spec.expiresAt a Collaborator
+// gets its ExpiringSoon Event when its ProviderConfig sets no expiryNotice.
+const DefaultExpiryNotice = 168 * time.Hour
+
+// ExpiryNoticeOrDefault is spec.expiryNotice, or DefaultExpiryNotice when
+// unset; 0 means no notice.
+func (s *ProviderConfigSpec) ExpiryNoticeOrDefault() time.Duration {
+	if s.ExpiryNotice != nil {
+		return s.ExpiryNotice.Duration
+	}
+	return DefaultExpiryNotice
+}
+
 // Default request budget of a ProviderConfig without rateLimit: well under
 // what the providers' public APIs tolerate for one account, and enough for
 // hundreds of changes a minute.

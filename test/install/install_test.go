@@ -36,6 +36,13 @@ import (
 // shipped is what gets checked.
 func render(t *testing.T, root string) []*unstructured.Unstructured {
 	t.Helper()
+	return parseObjects(t, renderYAML(t, root))
+}
+
+// renderYAML is render's YAML stream, in the order kubectl would read it
+// from dist/install.yaml.
+func renderYAML(t *testing.T, root string) []byte {
+	t.Helper()
 	var data []byte
 	if path := os.Getenv("INSTALL_YAML"); path != "" {
 		var err error
@@ -44,8 +51,11 @@ func render(t *testing.T, root string) []*unstructured.Unstructured {
 		}
 		t.Logf("checking %s", path)
 	} else {
-		k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-		resMap, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(root, "config", "default"))
+		// The kustomize CLI's default order (Namespace, CRDs, RBAC, ...),
+		// which kubectl then follows when it applies or deletes the file.
+		opts := krusty.MakeDefaultOptions()
+		opts.Reorder = krusty.ReorderOptionLegacy
+		resMap, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), filepath.Join(root, "config", "default"))
 		if err != nil {
 			t.Fatalf("kustomize build config/default: %v", err)
 		}
@@ -53,7 +63,7 @@ func render(t *testing.T, root string) []*unstructured.Unstructured {
 			t.Fatalf("rendering config/default as YAML: %v", err)
 		}
 	}
-	return parseObjects(t, data)
+	return data
 }
 
 // parseObjects splits a multi-document YAML stream into objects.
@@ -127,6 +137,7 @@ func checkContents(t *testing.T, objs []*unstructured.Unstructured) {
 	dep := checkDeployment(t, objs, sa)
 	checkMetricsService(t, objs, dep)
 	checkFinalizerPolicy(t, objs, nil)
+	checkUninstallOrder(t, objs)
 	for _, o := range append(find(objs, "MutatingAdmissionPolicy"), find(objs, "MutatingAdmissionPolicyBinding")...) {
 		if o.GetNamespace() != "" {
 			t.Errorf("cluster-scoped %s %s has namespace %q", o.GetKind(), o.GetName(), o.GetNamespace())
@@ -146,7 +157,8 @@ func checkNamespace(t *testing.T, objs []*unstructured.Unstructured) string {
 	for _, o := range objs {
 		switch o.GetKind() {
 		case "Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",
-			"MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding":
+			"MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding",
+			"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
 		default:
 			if o.GetNamespace() != ns {
 				t.Errorf("%s %s is in namespace %q, want %q", o.GetKind(), o.GetName(), o.GetNamespace(), ns)
@@ -164,7 +176,8 @@ func checkCRDs(t *testing.T, objs []*unstructured.Unstructured) {
 		crds = append(crds, c.GetName())
 	}
 	slices.Sort(crds)
-	want := []string{"accesspolicies.collab.dev", "collaborators.collab.dev", "providerconfigs.collab.dev"}
+	want := []string{"accesspolicies.collab.dev", "clusterproviderconfigs.collab.dev", "collaborators.collab.dev",
+		"providerconfigs.collab.dev"}
 	if !slices.Equal(crds, want) {
 		t.Errorf("installer's CRDs are %v, want %v", crds, want)
 	}
@@ -422,6 +435,31 @@ func dryRun(t *testing.T, root string, objs []*unstructured.Unstructured) {
 			// The namespaced kinds must be served before their objects.
 			if err := cl.Create(ctx, o.DeepCopy()); err != nil && !apierrors.IsAlreadyExists(err) {
 				t.Fatalf("creating %s: %v", id, err)
+			}
+		}
+	}
+}
+
+// checkUninstallOrder checks that install.yaml ships the policy that keeps
+// the manager's objects while the Collaborator CRD exists (its behaviour:
+// TestUninstallWithKubectlDeleteNeverRevokes), bound to that CRD, and
+// that every object it guards carries the label it selects on.
+func checkUninstallOrder(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	bindings := find(objs, "ValidatingAdmissionPolicyBinding")
+	if len(bindings) != 1 || len(find(objs, "ValidatingAdmissionPolicy")) != 1 {
+		t.Fatalf("%d ValidatingAdmissionPolicyBindings; want the uninstall-order policy and its binding", len(bindings))
+	}
+	ref, _, _ := unstructured.NestedStringMap(bindings[0].Object, "spec", "paramRef")
+	if ref["name"] != "collaborators.collab.dev" || ref["parameterNotFoundAction"] != "Allow" {
+		t.Errorf("the uninstall-order binding's paramRef is %v; want the Collaborator CRD, allowing once it is gone", ref)
+	}
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "Namespace", "ServiceAccount", "Deployment", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding":
+			if o.GetLabels()["app.kubernetes.io/name"] != "collaborator-operator" {
+				t.Errorf("%s %s lacks app.kubernetes.io/name=collaborator-operator: the uninstall-order policy would not keep it",
+					o.GetKind(), o.GetName())
 			}
 		}
 	}

@@ -129,7 +129,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	return res, err
 }
 
-func (r *Reconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Collaborator) (ctrl.Result, error) {
+func (r *Reconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Collaborator) (res ctrl.Result, err error) {
 	gen := c.Generation
 	// The finalizer goes on before the first provider write, so nothing is
 	// ever created that a delete could skip.
@@ -146,6 +146,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Coll
 		// Nothing was learnt about the provider: like a failed read.
 		return r.fail(ctx, c, "Cannot use the ProviderConfig", err, true)
 	}
+	defer func() { res = r.noticeExpiry(c, conn.ProviderConfig.Spec.ExpiryNoticeOrDefault(), res) }()
 	if c.Spec.ManagementPolicy == collabv1alpha1.ManagementObserve {
 		return r.reconcileObserve(ctx, c, conn)
 	}

@@ -13,8 +13,8 @@ func TestRunRefusesBadArguments(t *testing.T) {
 		args []string
 		want string
 	}{
-		"no command":         {args: nil, want: `the only command is "import"`},
-		"unknown command":    {args: []string{"export"}, want: `the only command is "import"`},
+		"no command":         {args: nil, want: "a command is required: access, renew or import"},
+		"unknown command":    {args: []string{"export"}, want: `unknown command "export"`},
 		"no provider config": {args: []string{"import", "--project", "1"}, want: "--provider-config is required"},
 		"bad allow-list": {
 			args: []string{"import", "--provider-config", "qc", "--allowed-provider-urls", "ftp://x"},

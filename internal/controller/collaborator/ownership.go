@@ -18,6 +18,7 @@ import (
 	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
 	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
 	"github.com/collab-dev/collaborator-operator/internal/controller/grant"
+	"github.com/collab-dev/collaborator-operator/internal/provider"
 )
 
 // eventHandedOver is the Event of a declaration released, or expired,
@@ -153,6 +154,12 @@ func (r *Reconciler) reconcileNonOwner(ctx context.Context, c *collabv1alpha1.Co
 		return ctrl.Result{}, nil
 	}
 	obs, err := pcl.Observe(ctx, c)
+	if err == nil && (!obs.Exists || !obs.UpToDate) && holds(owner) {
+		// The owner saw the provider hold the grant after its own write;
+		// a shared read taken before that write would keep this one
+		// waiting until the next interval. Read once more, afresh.
+		obs, err = pcl.Observe(provider.WithFreshRead(ctx), c)
+	}
 	if err != nil {
 		return r.fail(ctx, c, "Reading the collaborator failed", err, true)
 	}
@@ -168,6 +175,14 @@ func (r *Reconciler) reconcileNonOwner(ctx context.Context, c *collabv1alpha1.Co
 		"The last read of "+name+" showed the collaborator")
 	c.Status.LastSyncTime = engine.Now()
 	return next, nil
+}
+
+// holds reports an owner whose status says the provider holds its spec:
+// Ready=True, Available, for its current generation.
+func holds(owner *collabv1alpha1.Collaborator) bool {
+	cond := meta.FindStatusCondition(owner.Status.Conditions, collabv1alpha1.ConditionReady)
+	return cond != nil && cond.Status == metav1.ConditionTrue && cond.Reason == collabv1alpha1.ReasonAvailable &&
+		cond.ObservedGeneration == owner.Generation
 }
 
 // handOver releases a deleting declaration whose access another live one

@@ -124,7 +124,9 @@ func (r *Reconciler) othersOfGrant(ctx context.Context, o client.Object) []recon
 // declarationEnded passes the events that can change who owns a grant or
 // whether its declarations agree: a deletion (its start and its end), a
 // spec change (access, expiresAt, managementPolicy) and an expiry showing
-// in Ready. A new declaration is the newest and changes nobody's part.
+// in Ready; and an owner's Ready turning Available, which the declarations
+// waiting for it report at once. A new declaration is the newest and
+// changes nobody's part.
 func declarationEnded() predicate.Predicate {
 	return predicate.Funcs{
 		CreateFunc: func(event.CreateEvent) bool { return false },
@@ -136,7 +138,7 @@ func declarationEnded() predicate.Predicate {
 				return false
 			}
 			return o.Generation != n.Generation || o.DeletionTimestamp.IsZero() != n.DeletionTimestamp.IsZero() ||
-				expiredReason(o) != expiredReason(n)
+				expiredReason(o) != expiredReason(n) || holds(o) != holds(n)
 		},
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	}

@@ -110,9 +110,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	}
 	var res ctrl.Result
 	var err error
-	if !c.DeletionTimestamp.IsZero() {
+	switch {
+	case !c.DeletionTimestamp.IsZero():
 		res, err = r.reconcileDelete(ctx, c, st)
-	} else {
+	case r.Uninstall.Uninstalling():
+		// The API server deletes this object with its CRD in a moment: a
+		// pass now could only grant, or at an expiry revoke, what the
+		// uninstall leaves as it is. It makes no call and writes nothing.
+		return ctrl.Result{}, nil
+	default:
 		// Whatever this pass ends with (success, backoff, a provider's
 		// Retry-After), the object is back at its expiry.
 		res, err = r.reconcileNormal(ctx, c)

@@ -85,10 +85,12 @@ func New(cfg *rest.Config, httpClient *http.Client, name string, log logr.Logger
 	if err != nil {
 		return nil, fmt.Errorf("building a metadata client for CustomResourceDefinitions: %w", err)
 	}
-	return newWatch(md, name, log), nil
+	return NewFromClient(md, name, log), nil
 }
 
-func newWatch(md metadata.Interface, name string, log logr.Logger) *Watch {
+// NewFromClient builds a Watch of the CRD named name that reads through
+// md, a metadata client (a fake one in tests).
+func NewFromClient(md metadata.Interface, name string, log logr.Logger) *Watch {
 	w := &Watch{name: name, client: md, log: log}
 	w.informer = metadatainformer.NewFilteredMetadataInformer(md, crdResource, metav1.NamespaceAll, 0, toolscache.Indexers{},
 		func(o *metav1.ListOptions) {

@@ -81,7 +81,7 @@ func TestNilWatch(t *testing.T) {
 // queue gets what its list returns, once.
 func TestDeletionSeenAndQueued(t *testing.T) {
 	md := fakeClient(crd(CRDName))
-	w := newWatch(md, CRDName, logr.Discard())
+	w := NewFromClient(md, CRDName, logr.Discard())
 	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
 	defer q.ShutDown()
 	all := func(context.Context) ([]reconcile.Request, error) {
@@ -122,7 +122,7 @@ func TestConfirmReadsTheAPIServer(t *testing.T) {
 	gone := crd(CRDName)
 	now := metav1.Now()
 	gone.DeletionTimestamp = &now
-	w := newWatch(fakeClient(gone), CRDName, logr.Discard()) // not started: an empty cache
+	w := NewFromClient(fakeClient(gone), CRDName, logr.Discard()) // not started: an empty cache
 	if w.Uninstalling() {
 		t.Fatal("an empty cache says uninstalling")
 	}
@@ -150,7 +150,7 @@ func TestConfirmFailsClosed(t *testing.T) {
 			md.PrependReactor("get", "customresourcedefinitions", func(clienttesting.Action) (bool, runtime.Object, error) {
 				return true, nil, tc.err
 			})
-			w := newWatch(md, CRDName, logr.Discard())
+			w := NewFromClient(md, CRDName, logr.Discard())
 			ok, err := w.Confirm(context.Background())
 			if ok || (err != nil) != tc.wantErr {
 				t.Errorf("Confirm = %v, %v; want false and an error: %v", ok, err, tc.wantErr)
@@ -169,7 +169,7 @@ func TestRefusedDisables(t *testing.T) {
 		gets++
 		return true, nil, apierrors.NewForbidden(gr, CRDName, errors.New("no RBAC"))
 	})
-	w := newWatch(md, CRDName, logr.Discard())
+	w := NewFromClient(md, CRDName, logr.Discard())
 	run(t, w)
 	if !w.disabled.Load() {
 		t.Fatal("not disabled after a refusal")

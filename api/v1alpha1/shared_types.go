@@ -1,6 +1,9 @@
 package v1alpha1
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Names fixed by the public contract (API.md). They live with the API types
 // because users type them and other tools (backups, GitOps) match on them.
@@ -99,6 +102,47 @@ func (s *CollaboratorSpec) ProviderName() string {
 		return ProviderWebTranslateIt
 	}
 	return ""
+}
+
+// Summary is a Collaborator spec as kubectl get, kubectl collab access and
+// grant checks show it.
+// +kubebuilder:object:generate=false
+type Summary struct {
+	// Provider is QuantConnect, AppHarbor or WebTranslateIt.
+	Provider string
+	// Target is the QuantConnect project id, the AppHarbor application slug,
+	// or "organization" for WebTranslateIt.
+	Target string
+	// Member is the QuantConnect user id, or the email.
+	Member string
+	// Access is read, write or write+live for QuantConnect, the AppHarbor
+	// role, or "member" for WebTranslateIt.
+	Access string
+}
+
+// Summary summarises the spec; the zero Summary when no provider block is
+// set.
+func (s *CollaboratorSpec) Summary() Summary {
+	switch {
+	case s.QuantConnect != nil:
+		access := AccessRead
+		if s.QuantConnect.Write {
+			access = AccessWrite
+		}
+		if s.QuantConnect.LiveControl {
+			access += "+live"
+		}
+		return Summary{ProviderQuantConnect, strconv.FormatInt(s.QuantConnect.ProjectID, 10), s.QuantConnect.UserID, access}
+	case s.AppHarbor != nil:
+		role := s.AppHarbor.Role
+		if role == "" {
+			role = AppHarborRoleCollaborator // the schema's default
+		}
+		return Summary{ProviderAppHarbor, s.AppHarbor.Application, s.AppHarbor.Email, string(role)}
+	case s.WebTranslateIt != nil:
+		return Summary{ProviderWebTranslateIt, "organization", s.WebTranslateIt.Email, "member"}
+	}
+	return Summary{}
 }
 
 // ExpiredAt reports whether spec.expiresAt has passed at t.

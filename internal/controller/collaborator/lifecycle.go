@@ -96,7 +96,8 @@ func grantContext(ctx context.Context, c *collabv1alpha1.Collaborator) (context.
 // owner alone).
 func (r *Reconciler) reconcileExpired(ctx context.Context, c *collabv1alpha1.Collaborator, conn *connector.Connection) (ctrl.Result, error) {
 	at := c.Spec.ExpiresAt.UTC().Format(time.RFC3339)
-	_, target, member, _ := summarize(&c.Spec)
+	sum := c.Spec.Summary()
+	target, member := sum.Target, sum.Member
 	// One grant, one owner: while another live declaration holds the same
 	// access, this one's expiry removes nobody.
 	unlock := r.grants.lock(c)
@@ -218,7 +219,8 @@ func (r *Reconciler) reconcileObserve(ctx context.Context, c *collabv1alpha1.Col
 			"The last read of "+name+" succeeded")
 		return res, nil
 	}
-	_, target, member, _ := summarize(&c.Spec)
+	sum := c.Spec.Summary()
+	target, member := sum.Target, sum.Member
 	what := fmt.Sprintf("missing: %s is not a collaborator of %s at %s", member, target, name)
 	if obs.Exists {
 		what = fmt.Sprintf("%s on %s at %s differs: %s", member, target, name, obs.Difference)

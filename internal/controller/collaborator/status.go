@@ -2,7 +2,6 @@ package collaborator
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -22,7 +21,8 @@ func newStatusWriter(cl client.Client, c *collabv1alpha1.Collaborator) *engine.S
 		func(dst, src *collabv1alpha1.Collaborator) { dst.Status = src.Status },
 		func(o *collabv1alpha1.Collaborator) {
 			o.Status.ObservedGeneration = o.Generation
-			o.Status.Provider, o.Status.Target, o.Status.Member, o.Status.Access = summarize(&o.Spec)
+			sum := o.Spec.Summary()
+			o.Status.Provider, o.Status.Target, o.Status.Member, o.Status.Access = sum.Provider, sum.Target, sum.Member, sum.Access
 			o.Status.ExpiresAt = o.Spec.ExpiresAt
 		},
 		func(next, prev *collabv1alpha1.Collaborator) bool {
@@ -64,7 +64,8 @@ func (r *Reconciler) reportSlowFirstPass(ctx context.Context, c *collabv1alpha1.
 		defer close(written)
 		progress := base.DeepCopy()
 		progress.Status.ObservedGeneration = progress.Generation
-		progress.Status.Provider, progress.Status.Target, progress.Status.Member, progress.Status.Access = summarize(&progress.Spec)
+		sum := progress.Spec.Summary()
+		progress.Status.Provider, progress.Status.Target, progress.Status.Member, progress.Status.Access = sum.Provider, sum.Target, sum.Member, sum.Access
 		engine.MarkProgress(&progress.Status.Conditions, progress.Generation, metav1.ConditionUnknown, collabv1alpha1.ReasonCreating,
 			"Creating the collaborator at "+progress.Spec.ProviderName()+": waiting for its answer")
 		if err := r.Client.Status().Patch(ctx, progress, client.MergeFrom(base)); err != nil {
@@ -76,24 +77,4 @@ func (r *Reconciler) reportSlowFirstPass(ctx context.Context, c *collabv1alpha1.
 			<-written
 		}
 	}
-}
-
-// summarize computes the printer-column fields from the spec.
-func summarize(s *collabv1alpha1.CollaboratorSpec) (prov, target, member, access string) {
-	switch {
-	case s.QuantConnect != nil:
-		access = "read"
-		if s.QuantConnect.Write {
-			access = "write"
-		}
-		if s.QuantConnect.LiveControl {
-			access += "+live"
-		}
-		return collabv1alpha1.ProviderQuantConnect, strconv.FormatInt(s.QuantConnect.ProjectID, 10), s.QuantConnect.UserID, access
-	case s.AppHarbor != nil:
-		return collabv1alpha1.ProviderAppHarbor, s.AppHarbor.Application, s.AppHarbor.Email, string(s.AppHarbor.Role)
-	case s.WebTranslateIt != nil:
-		return collabv1alpha1.ProviderWebTranslateIt, "organization", s.WebTranslateIt.Email, "member"
-	}
-	return "", "", "", ""
 }

@@ -111,37 +111,23 @@ func (l *List) DeepCopyObject() runtime.Object {
 }
 
 // CollaboratorRow is the row of one Collaborator. It summarises the spec as
-// the controller does for the printer columns, rather than reading those
-// status fields, so that a Collaborator the operator has not reconciled yet
+// the controller does for the printer columns (CollaboratorSpec.Summary),
+// rather than reading those status fields, so that a Collaborator the operator has not reconciled yet
 // still shows who it is for.
 func CollaboratorRow(c *collabv1alpha1.Collaborator) Row {
 	r := Row{
 		Namespace: c.Namespace, Name: c.Name, Source: SourceCollaborator,
 		Provider: c.Spec.ProviderName(), ExpiresAt: c.Spec.ExpiresAt,
 	}
-	switch s := &c.Spec; {
-	case s.QuantConnect != nil:
-		r.Target = strconv.FormatInt(s.QuantConnect.ProjectID, 10)
-		r.Member = s.QuantConnect.UserID
-		r.Access = "read"
-		if s.QuantConnect.Write {
-			r.Access = "write"
-		}
-		if s.QuantConnect.LiveControl {
-			r.Access += "+live"
-		}
+	sum := c.Spec.Summary()
+	r.Target, r.Member, r.Access = sum.Target, sum.Member, sum.Access
+	switch {
+	case c.Spec.QuantConnect != nil:
 		if q := c.Status.QuantConnect; q != nil {
 			r.Email = q.Email
 		}
-	case s.AppHarbor != nil:
-		r.Target, r.Member, r.Email = s.AppHarbor.Application, s.AppHarbor.Email, s.AppHarbor.Email
-		r.Access = string(s.AppHarbor.Role)
-		if r.Access == "" {
-			r.Access = string(collabv1alpha1.AppHarborRoleCollaborator) // the schema's default
-		}
-	case s.WebTranslateIt != nil:
-		r.Target, r.Member, r.Email = "organization", s.WebTranslateIt.Email, s.WebTranslateIt.Email
-		r.Access = "member"
+	case c.Spec.AppHarbor != nil, c.Spec.WebTranslateIt != nil:
+		r.Email = sum.Member
 	}
 	for i := range c.Status.Conditions {
 		if c.Status.Conditions[i].Type == collabv1alpha1.ConditionReady {

@@ -81,6 +81,8 @@ type flags struct {
 	providerTimeout time.Duration
 	// allowedProviderURLs is --allowed-provider-urls as given.
 	allowedProviderURLs string
+	// clusterResourceNamespace is --cluster-resource-namespace as given.
+	clusterResourceNamespace string
 }
 
 // bind registers the flags on fs, with their defaults.
@@ -115,6 +117,32 @@ func (f *flags) bind(fs *flag.FlagSet) {
 			"Same scheme and host; an entry's port and path, when given, must match too.")
 	fs.DurationVar(&f.providerTimeout, "provider-timeout", defaultProviderTimeout,
 		"The time limit of each call to a provider's API.")
+	fs.StringVar(&f.clusterResourceNamespace, "cluster-resource-namespace",
+		defaultClusterResourceNamespace(serviceAccountNamespaceFile),
+		"The namespace of ClusterProviderConfigs' Secrets. Default: the namespace of the manager's service account "+
+			"when it runs in a cluster, else "+fallbackClusterResourceNamespace+". "+
+			"Ignored with --watch-namespaces, which serves no ClusterProviderConfig.")
+}
+
+// Where the cluster resource namespace comes from by default.
+const (
+	// serviceAccountNamespaceFile holds the namespace of the Pod's service
+	// account when the manager runs in a cluster.
+	serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+	// fallbackClusterResourceNamespace is the default outside a cluster:
+	// the namespace the install manifests create.
+	fallbackClusterResourceNamespace = "collaborator-operator-system"
+)
+
+// defaultClusterResourceNamespace is the namespace named in file (the
+// service account's), or fallbackClusterResourceNamespace when there is
+// none.
+func defaultClusterResourceNamespace(file string) string {
+	b, err := os.ReadFile(file) //nolint:gosec // a fixed path, or a test's
+	if ns := strings.TrimSpace(string(b)); err == nil && ns != "" {
+		return ns
+	}
+	return fallbackClusterResourceNamespace
 }
 
 // options validates the flags and returns them as the manager's Options,
@@ -140,6 +168,10 @@ func (f *flags) options() (manager.Options, error) {
 				ns, strings.Join(msgs, "; ")))
 		}
 	}
+	if msgs := validation.IsDNS1123Label(f.clusterResourceNamespace); len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("--cluster-resource-namespace: %q is not a namespace name: %s",
+			f.clusterResourceNamespace, strings.Join(msgs, "; ")))
+	}
 	if f.probeAddr == "" {
 		errs = append(errs, errors.New("--health-probe-bind-address must not be empty"))
 	}
@@ -147,20 +179,21 @@ func (f *flags) options() (manager.Options, error) {
 		return manager.Options{}, errors.Join(errs...)
 	}
 	return manager.Options{
-		MetricsAddr:             f.metricsAddr,
-		SecureMetrics:           f.secureMetrics,
-		MetricsCertPath:         f.metricsCertPath,
-		MetricsCertName:         f.metricsCertName,
-		MetricsCertKey:          f.metricsCertKey,
-		EnableHTTP2:             f.enableHTTP2,
-		ProbeAddr:               f.probeAddr,
-		PprofAddr:               f.pprofAddr,
-		LeaderElection:          f.enableLeaderElection,
-		LeaderElectionNamespace: f.leaderElectionNS,
-		WatchNamespaces:         namespaces,
-		MaxConcurrentReconciles: f.maxConcurrentReconciles,
-		ProviderTimeout:         f.providerTimeout,
-		AllowedURLs:             allowed,
+		MetricsAddr:              f.metricsAddr,
+		SecureMetrics:            f.secureMetrics,
+		MetricsCertPath:          f.metricsCertPath,
+		MetricsCertName:          f.metricsCertName,
+		MetricsCertKey:           f.metricsCertKey,
+		EnableHTTP2:              f.enableHTTP2,
+		ProbeAddr:                f.probeAddr,
+		PprofAddr:                f.pprofAddr,
+		LeaderElection:           f.enableLeaderElection,
+		LeaderElectionNamespace:  f.leaderElectionNS,
+		WatchNamespaces:          namespaces,
+		MaxConcurrentReconciles:  f.maxConcurrentReconciles,
+		ProviderTimeout:          f.providerTimeout,
+		AllowedURLs:              allowed,
+		ClusterResourceNamespace: f.clusterResourceNamespace,
 	}, nil
 }
 

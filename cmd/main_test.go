@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +63,8 @@ func TestFlagDefaults(t *testing.T) {
 		"max-concurrent-reconciles": "16",
 		"allowed-provider-urls":     provider.DefaultAllowedURLs,
 		"provider-timeout":          "30s",
+		// Outside a cluster: no service account namespace to read.
+		"cluster-resource-namespace": fallbackClusterResourceNamespace,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("flags and defaults (-want +got):\n%s", diff)
@@ -78,9 +82,10 @@ func TestFlagsOptions(t *testing.T) {
 		ProbeAddr:       ":8081",
 		PprofAddr:       "0",
 
-		MaxConcurrentReconciles: 16,
-		ProviderTimeout:         30 * time.Second,
-		AllowedURLs:             allowList(t, provider.DefaultAllowedURLs),
+		MaxConcurrentReconciles:  16,
+		ProviderTimeout:          30 * time.Second,
+		AllowedURLs:              allowList(t, provider.DefaultAllowedURLs),
+		ClusterResourceNamespace: fallbackClusterResourceNamespace,
 	}
 	with := func(change func(*manager.Options)) manager.Options {
 		o := defaults
@@ -102,23 +107,28 @@ func TestFlagsOptions(t *testing.T) {
 				"--health-probe-bind-address=:9090", "--pprof-bind-address=127.0.0.1:6060",
 				"--leader-elect", "--leader-election-namespace=ops", "--watch-namespaces=team-a",
 				"--max-concurrent-reconciles=4", "--provider-timeout=5s",
-				"--allowed-provider-urls=https://provider.example/api",
+				"--allowed-provider-urls=https://provider.example/api", "--cluster-resource-namespace=platform",
 			},
 			want: manager.Options{
-				MetricsAddr:             ":8443",
-				MetricsCertPath:         "/certs",
-				MetricsCertName:         "c.pem",
-				MetricsCertKey:          "k.pem",
-				EnableHTTP2:             true,
-				ProbeAddr:               ":9090",
-				PprofAddr:               "127.0.0.1:6060",
-				LeaderElection:          true,
-				LeaderElectionNamespace: "ops",
-				WatchNamespaces:         []string{"team-a"},
-				MaxConcurrentReconciles: 4,
-				ProviderTimeout:         5 * time.Second,
-				AllowedURLs:             allowList(t, "https://provider.example/api"),
+				MetricsAddr:              ":8443",
+				MetricsCertPath:          "/certs",
+				MetricsCertName:          "c.pem",
+				MetricsCertKey:           "k.pem",
+				EnableHTTP2:              true,
+				ProbeAddr:                ":9090",
+				PprofAddr:                "127.0.0.1:6060",
+				LeaderElection:           true,
+				LeaderElectionNamespace:  "ops",
+				WatchNamespaces:          []string{"team-a"},
+				MaxConcurrentReconciles:  4,
+				ProviderTimeout:          5 * time.Second,
+				AllowedURLs:              allowList(t, "https://provider.example/api"),
+				ClusterResourceNamespace: "platform",
 			},
+		},
+		"bad cluster resource namespace": {
+			args:     []string{"--cluster-resource-namespace=Platform"},
+			wantErrs: []string{`--cluster-resource-namespace: "Platform" is not a namespace name: `},
 		},
 		"namespaces without blanks and duplicates": {
 			args: []string{"--watch-namespaces= team-a , ,team-b,team-a,"},
@@ -198,3 +208,32 @@ func TestFlagsOptions(t *testing.T) {
 		})
 	}
 }
+
+// In a cluster the cluster resource namespace defaults to the service
+// account's; elsewhere, to the install manifests' namespace.
+func TestDefaultClusterResourceNamespace(t *testing.T) {
+	dir := t.TempDir()
+	tests := map[string]struct {
+		content *string
+		want    string
+	}{
+		"in a cluster":          {content: ptr("platform-ops\n"), want: "platform-ops"},
+		"outside a cluster":     {want: fallbackClusterResourceNamespace},
+		"an empty service file": {content: ptr(" \n"), want: fallbackClusterResourceNamespace},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+			if tc.content != nil {
+				if err := os.WriteFile(file, []byte(*tc.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := defaultClusterResourceNamespace(file); got != tc.want {
+				t.Errorf("defaultClusterResourceNamespace() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }

@@ -44,10 +44,11 @@ type AppHarborPolicyTarget struct {
 // +kubebuilder:validation:XValidation:rule="[has(self.quantConnect), has(self.appHarbor)].filter(x, x).size() == 1",message="exactly one of quantConnect or appHarbor must be set (WebTranslateIt has no list)"
 // +kubebuilder:validation:XValidation:rule="has(self.quantConnect) == has(oldSelf.quantConnect) && has(self.appHarbor) == has(oldSelf.appHarbor) && (!has(self.quantConnect) || self.quantConnect == oldSelf.quantConnect) && (!has(self.appHarbor) || self.appHarbor == oldSelf.appHarbor)",message="the target (quantConnect or appHarbor block) is immutable; create another AccessPolicy for another project"
 type AccessPolicySpec struct {
-	// providerConfigRef names the ProviderConfig, in the same namespace,
-	// whose account holds the project or application. Immutable: the list
-	// the policy covers is the one at that account; to cover another
-	// account's, create another AccessPolicy.
+	// providerConfigRef names the ProviderConfig (in the same namespace) or
+	// the ClusterProviderConfig (kind ClusterProviderConfig, usable where one
+	// of its grants permits) whose account holds the project or
+	// application. Immutable: the list the policy covers is the one at that
+	// account; to cover another account's, create another AccessPolicy.
 	// +required
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="providerConfigRef is immutable: the member list this policy covers lives at that account. To cover another account's, delete this AccessPolicy and create another"
 	ProviderConfigRef ProviderConfigReference `json:"providerConfigRef"`

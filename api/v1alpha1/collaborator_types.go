@@ -108,12 +108,13 @@ type WebTranslateItCollaborator struct {
 // +kubebuilder:validation:XValidation:rule="[has(self.quantConnect), has(self.appHarbor), has(self.webTranslateIt)].filter(x, x).size() == 1",message="exactly one of quantConnect, appHarbor or webTranslateIt must be set"
 // +kubebuilder:validation:XValidation:rule="has(self.quantConnect) == has(oldSelf.quantConnect) && has(self.appHarbor) == has(oldSelf.appHarbor) && has(self.webTranslateIt) == has(oldSelf.webTranslateIt)",message="the provider block cannot be switched; delete and re-create the Collaborator"
 type CollaboratorSpec struct {
-	// providerConfigRef names the ProviderConfig, in the same namespace, that
-	// says where the provider is and which credentials to use. Immutable: the
-	// person's access lives at that ProviderConfig's account, so moving it
-	// would leave them there. To move a person, set deletionPolicy Orphan,
-	// delete this object, and re-create it with the collab.dev/external-id
-	// annotation under the new ProviderConfig.
+	// providerConfigRef names the ProviderConfig (in the same namespace) or
+	// the ClusterProviderConfig (kind ClusterProviderConfig, usable where one
+	// of its grants permits) that says where the provider is and which
+	// credentials to use. Immutable: the person's access lives at that
+	// account, so moving it would leave them there. To move a person, set
+	// deletionPolicy Orphan, delete this object, and re-create it with the
+	// collab.dev/external-id annotation under the new reference.
 	// +required
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="providerConfigRef is immutable: the person's access lives at that account. To move it, set deletionPolicy Orphan, delete this Collaborator and re-create it with the collab.dev/external-id annotation"
 	ProviderConfigRef ProviderConfigReference `json:"providerConfigRef"`

@@ -102,6 +102,42 @@ func TestJSONNamesMatchTheContract(t *testing.T) {
 				"webTranslateIt.baseURL", "webTranslateIt.credentialsSecretRef.name",
 			},
 		},
+		"ClusterProviderConfig spec, every field set": {
+			obj: ClusterProviderConfigSpec{
+				ProviderConfigSpec: ProviderConfigSpec{
+					SyncInterval: &metav1.Duration{Duration: 10 * time.Minute},
+					ExpiryNotice: &metav1.Duration{Duration: 168 * time.Hour},
+					RateLimit:    &RateLimit{RequestsPerSecond: 10, Burst: 20},
+					QuantConnect: &QuantConnectConfig{BaseURL: "u", CredentialsSecretRef: SecretReference{Name: "qc-org"}},
+				},
+				Grants: []ClusterGrant{{
+					Namespaces:        []string{"trading"},
+					NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"desk": "quant"}},
+					Targets:           []string{"23456789"},
+					Members:           []string{"*@trading.example.com", "mia-ai"},
+					MaxAccess:         AccessWrite,
+				}},
+			},
+			want: []string{
+				"expiryNotice",
+				"grants[].maxAccess", "grants[].members[]", "grants[].members[]",
+				"grants[].namespaceSelector.matchLabels.desk", "grants[].namespaces[]", "grants[].targets[]",
+				"quantConnect.baseURL", "quantConnect.credentialsSecretRef.name",
+				"rateLimit.burst", "rateLimit.requestsPerSecond",
+				"syncInterval",
+			},
+		},
+		"ClusterProviderConfig status": {
+			obj: ClusterProviderConfigStatus{
+				ProviderConfigStatus: ProviderConfigStatus{ObservedGeneration: 1, Provider: ProviderQuantConnect},
+				Grants:               1,
+			},
+			want: []string{"grants", "observedGeneration", "provider"},
+		},
+		"providerConfigRef naming a ClusterProviderConfig": {
+			obj:  ProviderConfigReference{Kind: KindClusterProviderConfig, Name: "quantconnect-org"},
+			want: []string{"kind", "name"},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -125,6 +161,14 @@ func TestContractNames(t *testing.T) {
 		"qcAPIToken":  QuantConnectAPITokenKey,
 		"ahToken":     AppHarborAccessTokenKey,
 		"wtiOrgToken": WebTranslateItOrganizationTokenKey,
+		"pcKind":      KindProviderConfig,
+		"cpcKind":     KindClusterProviderConfig,
+		"notPermit":   ReasonNotPermitted,
+		"qcRead":      AccessRead,
+		"qcWrite":     AccessWrite,
+		"qcWriteLive": AccessWriteLive,
+		"ahCollab":    AccessCollaborator,
+		"ahAdmin":     AccessAdministrator,
 	}
 	want := map[string]string{
 		"group":       "collab.dev",
@@ -136,20 +180,29 @@ func TestContractNames(t *testing.T) {
 		"qcAPIToken":  "apiToken",
 		"ahToken":     "accessToken",
 		"wtiOrgToken": "organizationToken",
+		"pcKind":      "ProviderConfig",
+		"cpcKind":     "ClusterProviderConfig",
+		"notPermit":   "NotPermitted",
+		"qcRead":      "read",
+		"qcWrite":     "write",
+		"qcWriteLive": "write+live",
+		"ahCollab":    "collaborator",
+		"ahAdmin":     "administrator",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("contract names (-want +got):\n%s", diff)
 	}
 }
 
-// TestSchemeRegistersBothKinds: AddToScheme makes both kinds and their
-// lists known, and DeepCopy gives independent objects.
+// TestSchemeRegistersBothKinds: AddToScheme makes every kind and its
+// list known, and DeepCopy gives independent objects.
 func TestSchemeRegistersBothKinds(t *testing.T) {
 	s := runtime.NewScheme()
 	if err := AddToScheme(s); err != nil {
 		t.Fatal(err)
 	}
-	for _, kind := range []string{"Collaborator", "CollaboratorList", "ProviderConfig", "ProviderConfigList"} {
+	for _, kind := range []string{"Collaborator", "CollaboratorList", "ProviderConfig", "ProviderConfigList",
+		"AccessPolicy", "AccessPolicyList", "ClusterProviderConfig", "ClusterProviderConfigList"} {
 		if !s.Recognizes(GroupVersion.WithKind(kind)) {
 			t.Errorf("the scheme does not recognize %s", kind)
 		}
@@ -159,5 +212,11 @@ func TestSchemeRegistersBothKinds(t *testing.T) {
 	cp.Spec.QuantConnect.ProjectID = 2
 	if orig.Spec.QuantConnect.ProjectID != 1 {
 		t.Error("DeepCopy shares the quantConnect block with the original")
+	}
+	cpc := &ClusterProviderConfig{Spec: ClusterProviderConfigSpec{Grants: []ClusterGrant{{Namespaces: []string{"a"}}}}}
+	cpcCopy := cpc.DeepCopy()
+	cpcCopy.Spec.Grants[0].Namespaces[0] = "b"
+	if cpc.Spec.Grants[0].Namespaces[0] != "a" {
+		t.Error("DeepCopy shares a ClusterProviderConfig's grants with the original")
 	}
 }

@@ -82,7 +82,7 @@ type RateLimit struct {
 // ProviderConfigSpec says which provider to talk to, where it is and which
 // Secret holds its credentials.
 // +kubebuilder:validation:XValidation:rule="[has(self.quantConnect), has(self.appHarbor), has(self.webTranslateIt)].filter(x, x).size() == 1",message="exactly one of quantConnect, appHarbor or webTranslateIt must be set"
-// +kubebuilder:validation:XValidation:rule="has(oldSelf.quantConnect) == has(self.quantConnect) && has(oldSelf.appHarbor) == has(self.appHarbor) && has(oldSelf.webTranslateIt) == has(self.webTranslateIt)",message="the provider block (quantConnect, appHarbor or webTranslateIt) cannot be switched: the access of this ProviderConfig's Collaborators lives at that provider. Create a new ProviderConfig for another provider; baseURL and credentialsSecretRef may change"
+// +kubebuilder:validation:XValidation:rule="has(oldSelf.quantConnect) == has(self.quantConnect) && has(oldSelf.appHarbor) == has(self.appHarbor) && has(oldSelf.webTranslateIt) == has(self.webTranslateIt)",message="the provider block (quantConnect, appHarbor or webTranslateIt) cannot be switched: the access of the Collaborators using these credentials lives at that provider. Create another object for another provider; baseURL and credentialsSecretRef may change"
 type ProviderConfigSpec struct {
 	// syncInterval is how often a Ready Collaborator using this
 	// ProviderConfig is read again from the provider, so that changes made

@@ -1,6 +1,7 @@
--- Argo CD health check for the collab.dev kinds Collaborator, ProviderConfig
--- and AccessPolicy (resource.customizations.health.collab.dev_Collaborator,
--- ..._ProviderConfig and ..._AccessPolicy in argocd-cm).
+-- Argo CD health check for the collab.dev kinds Collaborator, ProviderConfig,
+-- ClusterProviderConfig and AccessPolicy
+-- (resource.customizations.health.collab.dev_Collaborator, ..._ProviderConfig,
+-- ..._ClusterProviderConfig and ..._AccessPolicy in argocd-cm).
 --
 -- It reads status the way kstatus (and so Flux) does, so that Argo CD and
 -- Flux users see the same thing:
@@ -8,12 +9,14 @@
 --      -> Progressing: the operator has not yet acted on the latest spec,
 --      so whatever the conditions say describes an older spec.
 --   2. Reconciling=True -> Progressing, with its message, which says what
---      the operator is doing or retrying (a ProviderConfig being deleted
---      while in use is Reconciling=True InUse yet still Ready=True).
+--      the operator is doing or retrying (a ProviderConfig or
+--      ClusterProviderConfig being deleted while in use is
+--      Reconciling=True InUse yet still Ready=True).
 --   3. Stalled=True  -> Degraded: only a change by a person can help
 --      (CredentialsInvalid, Rejected, ProviderMismatch, BaseURLNotAllowed,
---      Drifted under managementPolicy Observe; for an AccessPolicy,
---      UnmanagedMembers and RemovalLimit).
+--      NotPermitted by a ClusterProviderConfig's grants, Drifted under
+--      managementPolicy Observe; for an AccessPolicy, UnmanagedMembers and
+--      RemovalLimit).
 -- Before all of these, collab.dev/paused: "true" -> Suspended.
 --   4. Ready=True    -> Healthy (Available, DeleteOnly, Expired: access
 --      that ended as spec.expiresAt said is the healthy outcome; Compliant

@@ -1,8 +1,9 @@
 // Command demo is `make demo`: it builds the manager and the provider
 // simulators, starts a local API server (etcd + kube-apiserver, no
 // container runtime needed), the simulators and the manager, applies
-// config/demo (config/samples pointed at the simulators), waits until
-// every Collaborator is Ready and shows them.
+// config/demo (config/samples pointed at the simulators) and
+// config/demo/organization (a ClusterProviderConfig and a Collaborator using
+// it), waits until every Collaborator is Ready and shows them.
 // Then it keeps the stack running and prints the KUBECONFIG to use, so a
 // person can edit, delete and watch Collaborators with kubectl; Ctrl-C stops
 // everything and removes every temporary file.
@@ -37,6 +38,7 @@ type options struct {
 	seed      string
 	binDir    string
 	samples   string
+	org       string
 	image     string
 }
 
@@ -58,6 +60,9 @@ func main() {
 			"in podman instead of as a process.")
 	flag.StringVar(&o.samples, "samples", "config/demo",
 		"The kustomization applied with kubectl apply -k, relative to the repository root.")
+	flag.StringVar(&o.org, "organization", "config/demo/organization",
+		"The kustomization with the demo's ClusterProviderConfig, its Secret and a Collaborator using it, "+
+			"applied without -n (it names its namespaces), relative to the repository root; empty to leave it out.")
 	flag.Parse()
 	os.Exit(run(o))
 }
@@ -155,21 +160,38 @@ func run(o options) int {
 	if err != nil {
 		return failStack(ctx, stack, err)
 	}
+	if o.org != "" {
+		step("kubectl apply -k %s", o.org)
+		res, err := stack.Kubectl(ctx, nil, "apply", "-k", o.org)
+		_, _ = fmt.Fprint(out, res.Stdout)
+		if err != nil {
+			return failStack(ctx, stack, err)
+		}
+	}
 
 	step("kubectl wait --for=condition=Ready collaborators,accesspolicies --all -n %s --timeout=%s",
 		o.namespace, o.timeout)
 	res, waitErr := stack.Kubectl(ctx, nil, "wait", "--for=condition=Ready", "collaborators,accesspolicies", "--all",
 		"-n", o.namespace, "--timeout="+o.timeout.String())
 	_, _ = fmt.Fprint(out, res.Stdout)
+	if waitErr == nil && o.org != "" {
+		step("kubectl wait --for=condition=Ready clusterproviderconfigs --all --timeout=%s", o.timeout)
+		res, waitErr = stack.Kubectl(ctx, nil, "wait", "--for=condition=Ready", "clusterproviderconfigs", "--all",
+			"--timeout="+o.timeout.String())
+		_, _ = fmt.Fprint(out, res.Stdout)
+	}
 
-	step("kubectl get providerconfigs,collaborators,accesspolicies -A")
-	if res, err := stack.Kubectl(ctx, nil, "get", "providerconfigs,collaborators,accesspolicies", "-A"); err == nil {
+	step("kubectl get providerconfigs,clusterproviderconfigs,collaborators,accesspolicies -A")
+	if res, err := stack.Kubectl(ctx, nil, "get", "providerconfigs,clusterproviderconfigs,collaborators,accesspolicies",
+		"-A"); err == nil {
 		_, _ = fmt.Fprint(out, res.Stdout)
 	}
 	if waitErr != nil {
-		return failStack(ctx, stack, fmt.Errorf("not every Collaborator and AccessPolicy became Ready: %w", waitErr))
+		return failStack(ctx, stack, fmt.Errorf("not every Collaborator, AccessPolicy and ClusterProviderConfig "+
+			"became Ready: %w", waitErr))
 	}
-	step("All Collaborators and AccessPolicies are Ready (%s after start)", time.Since(start).Round(time.Second))
+	step("All Collaborators, AccessPolicies and ClusterProviderConfigs are Ready (%s after start)",
+		time.Since(start).Round(time.Second))
 
 	if o.exit {
 		return 0
@@ -182,6 +204,7 @@ The stack keeps running. In another terminal:
   kubectl patch collab bob --type merge -p '{"spec":{"appHarbor":{"role":"administrator"}}}'
   kubectl delete collab mia                               # removes Mia at the QuantConnect simulator
   kubectl describe collab carol                           # conditions and events
+  kubectl get collabcpc                                   # the ClusterProviderConfig Ava's access goes through
 
 Logs: %s
       %s
@@ -237,8 +260,8 @@ func failStack(ctx context.Context, stack *devstack.Stack, err error) int {
 		_, _ = fmt.Fprintln(os.Stderr, "demo:", cause)
 		return 1
 	}
-	if res, derr := stack.Kubectl(context.WithoutCancel(ctx), nil, "get", "collaborators,providerconfigs", "-A",
-		"-o", readyColumns); derr == nil {
+	if res, derr := stack.Kubectl(context.WithoutCancel(ctx), nil, "get",
+		"collaborators,providerconfigs,clusterproviderconfigs", "-A", "-o", readyColumns); derr == nil {
 		_, _ = fmt.Fprint(os.Stderr, res.Stdout)
 	}
 	for _, p := range stack.Processes() {

@@ -1,10 +1,12 @@
 // Package controller wires the operator's reconcilers into a manager. Each
 // reconciler lives in its own package, one per concern (collaborator,
-// providerconfig, accesspolicy, inuse); what they share is in engine
-// (conditions, retries, status writes, failure reports), connector (the
-// one credential cache), usage (which objects use which credentials) and
-// uninstall (whether the operator is being uninstalled, which never
-// revokes).
+// providerconfig, clusterproviderconfig, accesspolicy, inuse); what they
+// share is in engine (conditions, retries, status writes, failure
+// reports), connector (the one credential cache, and where a
+// ClusterProviderConfig's grants are enforced, by permit's rules),
+// credcheck (the credentials objects' pass), usage (which objects use
+// which credentials) and uninstall (whether the operator is being
+// uninstalled, which never revokes).
 // The envtest suite in this package runs them all together against a real
 // API server.
 package controller
@@ -19,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/collab-dev/collaborator-operator/internal/controller/accesspolicy"
+	"github.com/collab-dev/collaborator-operator/internal/controller/clusterproviderconfig"
 	"github.com/collab-dev/collaborator-operator/internal/controller/collaborator"
 	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
 	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
@@ -53,6 +56,11 @@ type Config struct {
 	// SlowRetry, RetryBase and RetryMax tune retries; zero means the
 	// engine's defaults.
 	SlowRetry, RetryBase, RetryMax time.Duration
+	// ClusterResourceNamespace is where ClusterProviderConfigs' Secrets
+	// live (--cluster-resource-namespace). Empty: ClusterProviderConfigs
+	// are not served (a namespace-scoped install): not watched, and every
+	// reference to one is NotPermitted.
+	ClusterResourceNamespace string
 }
 
 // Setup registers the field indexes and every reconciler with mgr, all
@@ -60,6 +68,12 @@ type Config struct {
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := usage.SetupIndexes(ctx, mgr); err != nil {
 		return err
+	}
+	served := cfg.ClusterResourceNamespace != ""
+	if served {
+		if err := usage.SetupClusterIndexes(ctx, mgr); err != nil {
+			return err
+		}
 	}
 	secrets := cfg.SecretReader
 	if secrets == nil {
@@ -77,6 +91,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	conns := connector.New(connector.Options{
 		Client: mgr.GetClient(), SecretReader: secrets, SecretMetadata: mgr.GetCache(),
 		Providers: cfg.Providers, AllowedURLs: cfg.AllowedURLs, Uninstall: uninstalling,
+		ClusterResourceNamespace: cfg.ClusterResourceNamespace,
 	})
 	retry := engine.RetrySettings{Slow: cfg.SlowRetry, Base: cfg.RetryBase, Max: cfg.RetryMax}
 	cl := mgr.GetClient()
@@ -89,7 +104,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := (&providerconfig.Reconciler{Client: cl, Connector: conns, Retry: retry, Uninstall: uninstalling}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the ProviderConfig controller: %w", err)
 	}
-	if err := (&inuse.SecretReconciler{Client: cl, SecretMetadata: mgr.GetCache(), Uninstall: uninstalling}).SetupWithManager(mgr); err != nil {
+	if served {
+		if err := (&clusterproviderconfig.Reconciler{Client: cl, Connector: conns, Retry: retry, Uninstall: uninstalling}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("setting up the ClusterProviderConfig controller: %w", err)
+		}
+	}
+	if err := (&inuse.SecretReconciler{
+		Client: cl, SecretMetadata: mgr.GetCache(), Uninstall: uninstalling, ClusterResourceNamespace: cfg.ClusterResourceNamespace,
+	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Secret controller: %w", err)
 	}
 	if err := (&accesspolicy.Reconciler{

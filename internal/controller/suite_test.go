@@ -73,6 +73,9 @@ type managerOptions struct {
 	alsoWatch []string
 	// secretGets, when set, counts the reconcilers' reads of Secret data.
 	secretGets *atomic.Int64
+	// clusterNS, when set, serves ClusterProviderConfigs with their
+	// Secrets in this namespace (which the manager then sees too).
+	clusterNS string
 }
 
 // countingReader counts the Secrets read through it.
@@ -94,8 +97,10 @@ func (r countingReader) Get(ctx context.Context, key client.ObjectKey, obj clien
 func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOptions) (stop func()) {
 	t.Helper()
 	watched := map[string]cache.Config{ns: {}}
-	for _, other := range o.alsoWatch {
-		watched[other] = cache.Config{}
+	for _, other := range append(o.alsoWatch, o.clusterNS) {
+		if other != "" {
+			watched[other] = cache.Config{}
+		}
 	}
 	mgr, err := ctrl.NewManager(testCfg, ctrl.Options{
 		Scheme:                 testScheme,
@@ -126,7 +131,7 @@ func startManager(t *testing.T, ns string, reg *provider.Registry, o managerOpti
 	}
 	err = Setup(ctx, mgr, Config{
 		Providers: reg, AllowedURLs: loopbackOnly, Recorder: rec, MaxConcurrentReconciles: 4, SecretReader: secrets,
-		SlowRetry: slow, RetryBase: 50 * time.Millisecond, RetryMax: time.Second,
+		SlowRetry: slow, RetryBase: 50 * time.Millisecond, RetryMax: time.Second, ClusterResourceNamespace: o.clusterNS,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -42,13 +42,13 @@ func cacheOptions(namespaces []string) cache.Options {
 // informers itself rather than waiting for the controllers to, because on
 // a replica that is not the leader the controllers do not start: a standby
 // keeps its caches warm and takes over at once. The check never blocks a
-// probe.
-func cacheSynced(informers cache.Informers, scheme *runtime.Scheme) healthz.Checker {
+// probe. also are further kinds the reconcilers watch (Options.clusterKinds).
+func cacheSynced(informers cache.Informers, scheme *runtime.Scheme, also ...client.Object) healthz.Checker {
 	secretMeta := &metav1.PartialObjectMetadata{}
 	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	watched := []client.Object{
+	watched := append([]client.Object{
 		&collabv1alpha1.Collaborator{}, &collabv1alpha1.ProviderConfig{}, &collabv1alpha1.AccessPolicy{}, secretMeta,
-	}
+	}, also...)
 	return func(req *http.Request) error {
 		for _, obj := range watched {
 			inf, err := informers.GetInformer(req.Context(), obj, cache.BlockUntilSynced(false))
@@ -62,4 +62,16 @@ func cacheSynced(informers cache.Informers, scheme *runtime.Scheme) healthz.Chec
 		}
 		return nil
 	}
+}
+
+// clusterKinds are the kinds a manager that serves ClusterProviderConfigs
+// watches besides the others: them, and Namespaces' metadata (their labels
+// select grants); none for a manager that does not serve them.
+func (o Options) clusterKinds() []client.Object {
+	if o.clusterResourceNamespace() == "" {
+		return nil
+	}
+	nsMeta := &metav1.PartialObjectMetadata{}
+	nsMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	return []client.Object{&collabv1alpha1.ClusterProviderConfig{}, nsMeta}
 }

@@ -76,6 +76,21 @@ type Options struct {
 	// AllowedURLs are the base URLs a ProviderConfig may point at
 	// (--allowed-provider-urls). Nil allows none.
 	AllowedURLs *provider.URLAllowList
+	// ClusterResourceNamespace is where ClusterProviderConfigs' Secrets
+	// live (--cluster-resource-namespace). ClusterProviderConfigs are
+	// served only by a manager that watches all namespaces: with
+	// WatchNamespaces set they are neither watched nor usable.
+	ClusterResourceNamespace string
+}
+
+// clusterResourceNamespace is where ClusterProviderConfigs' Secrets live,
+// or "" when this manager serves no ClusterProviderConfig (a
+// namespace-scoped install, whose RBAC reaches no cluster-scoped kind).
+func (o Options) clusterResourceNamespace() string {
+	if len(o.WatchNamespaces) > 0 {
+		return ""
+	}
+	return o.ClusterResourceNamespace
 }
 
 // New builds the manager for the cluster of cfg: its servers, cache and
@@ -112,13 +127,14 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, fmt.Errorf("setting up the health check: %w", err)
 	}
-	if err := mgr.AddReadyzCheck("readyz", cacheSynced(mgr.GetCache(), mgr.GetScheme())); err != nil {
+	if err := mgr.AddReadyzCheck("readyz", cacheSynced(mgr.GetCache(), mgr.GetScheme(), o.clusterKinds()...)); err != nil {
 		return nil, fmt.Errorf("setting up the ready check: %w", err)
 	}
 	// Conditions as metrics, read from the cache at scrape time.
 	if err := crmetrics.Registry.Register(&metrics.StatusCollector{
-		Reader: mgr.GetCache(),
-		Log:    ctrl.Log.WithName("metrics"),
+		Reader:                 mgr.GetCache(),
+		Log:                    ctrl.Log.WithName("metrics"),
+		ClusterProviderConfigs: o.clusterResourceNamespace() != "",
 	}); err != nil {
 		return nil, fmt.Errorf("registering the status metrics: %w", err)
 	}
@@ -180,10 +196,11 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return fmt.Errorf("adding the event recorder: %w", err)
 	}
 	return controller.Setup(ctx, mgr, controller.Config{
-		Providers:               providers,
-		AllowedURLs:             o.AllowedURLs,
-		Recorder:                recorder,
-		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
+		Providers:                providers,
+		AllowedURLs:              o.AllowedURLs,
+		Recorder:                 recorder,
+		MaxConcurrentReconciles:  o.MaxConcurrentReconciles,
+		ClusterResourceNamespace: o.clusterResourceNamespace(),
 	})
 }
 

@@ -24,6 +24,9 @@ const (
 	KindProviderConfig = "ProviderConfig"
 	// KindAccessPolicy labels an AccessPolicy's conditions.
 	KindAccessPolicy = "AccessPolicy"
+	// KindClusterProviderConfig labels a ClusterProviderConfig's
+	// conditions (namespace "").
+	KindClusterProviderConfig = "ClusterProviderConfig"
 )
 
 // UnmanagedMembersName is the gauge of members an AccessPolicy found that
@@ -41,7 +44,7 @@ var unmanagedDesc = prometheus.NewDesc(UnmanagedMembersName,
 // the cardinality at four series per object, and "status" and "reason"
 // still select what an alert needs.
 var statusConditionDesc = prometheus.NewDesc(StatusConditionName,
-	"The conditions of Collaborators, ProviderConfigs and AccessPolicies as last written to their status: "+
+	"The conditions of Collaborators, ProviderConfigs, ClusterProviderConfigs and AccessPolicies as last written to their status: "+
 		"1 for each condition an object has, by kind, namespace, name, provider, condition, status and reason.",
 	[]string{"kind", "namespace", "name", labelProvider, "condition", "status", "reason"}, nil)
 
@@ -74,6 +77,10 @@ type StatusCollector struct {
 	// Log receives list failures; such a scrape publishes what it could
 	// list instead of failing the whole metrics endpoint.
 	Log logr.Logger
+	// ClusterProviderConfigs publishes ClusterProviderConfigs' conditions
+	// too; set only where they are served (a namespace-scoped install
+	// cannot list them).
+	ClusterProviderConfigs bool
 }
 
 // Describe implements prometheus.Collector.
@@ -110,6 +117,9 @@ func (c *StatusCollector) Collect(ch chan<- prometheus.Metric) {
 		ep, _ := o.Spec.Endpoint()
 		series.emit(ch, KindProviderConfig, o.Namespace, o.Name, ep.Provider, o.Status.Conditions)
 	}
+	if c.ClusterProviderConfigs {
+		c.collectClusterProviderConfigs(ctx, series, ch)
+	}
 
 	policies := &collabv1alpha1.AccessPolicyList{}
 	if err := c.Reader.List(ctx, policies, client.UnsafeDisableDeepCopy); err != nil {
@@ -122,5 +132,19 @@ func (c *StatusCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(unmanagedDesc, prometheus.GaugeValue, float64(len(o.Status.Unmanaged)),
 				o.Namespace, o.Name, o.Spec.ProviderName())
 		}
+	}
+}
+
+// collectClusterProviderConfigs publishes the ClusterProviderConfigs'
+// conditions, with an empty namespace label.
+func (c *StatusCollector) collectClusterProviderConfigs(ctx context.Context, series *conditionSeriesBuilder, ch chan<- prometheus.Metric) {
+	cpcs := &collabv1alpha1.ClusterProviderConfigList{}
+	if err := c.Reader.List(ctx, cpcs, client.UnsafeDisableDeepCopy); err != nil {
+		c.Log.Error(err, "Listing ClusterProviderConfigs for "+StatusConditionName+" failed")
+	}
+	for i := range cpcs.Items {
+		o := &cpcs.Items[i]
+		ep, _ := o.Spec.Endpoint()
+		series.emit(ch, KindClusterProviderConfig, "", o.Name, ep.Provider, o.Status.Conditions)
 	}
 }

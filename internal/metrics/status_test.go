@@ -87,7 +87,7 @@ func TestStatusCollector(t *testing.T) {
 	// what an alert on "Ready never became True" must not confuse with
 	// False.
 	want := `
-# HELP collab_status_condition The conditions of Collaborators, ProviderConfigs and AccessPolicies as last written to their status: 1 for each condition an object has, by kind, namespace, name, provider, condition, status and reason.
+# HELP collab_status_condition The conditions of Collaborators, ProviderConfigs, ClusterProviderConfigs and AccessPolicies as last written to their status: 1 for each condition an object has, by kind, namespace, name, provider, condition, status and reason.
 # TYPE collab_status_condition gauge
 collab_status_condition{condition="Ready",kind="Collaborator",name="mia",namespace="trading",provider="QuantConnect",reason="CredentialsInvalid",status="False"} 1
 collab_status_condition{condition="Stalled",kind="Collaborator",name="mia",namespace="trading",provider="QuantConnect",reason="CredentialsInvalid",status="True"} 1
@@ -175,7 +175,7 @@ func TestStatusCollectorReadsTheInformerStore(t *testing.T) {
 		}
 	}
 	want := `
-# HELP collab_status_condition The conditions of Collaborators, ProviderConfigs and AccessPolicies as last written to their status: 1 for each condition an object has, by kind, namespace, name, provider, condition, status and reason.
+# HELP collab_status_condition The conditions of Collaborators, ProviderConfigs, ClusterProviderConfigs and AccessPolicies as last written to their status: 1 for each condition an object has, by kind, namespace, name, provider, condition, status and reason.
 # TYPE collab_status_condition gauge
 collab_status_condition{condition="Ready",kind="Collaborator",name="bob",namespace="trading",provider="AppHarbor",reason="Available",status="True"} 1
 collab_status_condition{condition="Synced",kind="Collaborator",name="bob",namespace="trading",provider="AppHarbor",reason="ReconcileSuccess",status="True"} 1

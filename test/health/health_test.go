@@ -318,6 +318,22 @@ func TestCollaboratorHealth(t *testing.T) {
 			wantKStatus: status.CurrentStatus,
 		},
 		{
+			// A ClusterProviderConfig's grants do not cover it: only a
+			// change of the grants or of this spec can help.
+			name: "not-permitted",
+			setStatus: func(c *cv1.Collaborator) {
+				c.Status.Conditions = []metav1.Condition{
+					cond(cv1.ConditionReady, metav1.ConditionFalse, cv1.ReasonNotPermitted,
+						"ClusterProviderConfig appharbor-org grants namespace health-collab nothing on my-app"),
+					cond(cv1.ConditionStalled, metav1.ConditionTrue, cv1.ReasonNotPermitted,
+						"ClusterProviderConfig appharbor-org grants namespace health-collab nothing on my-app"),
+				}
+			},
+			wantArgo:    "Degraded",
+			wantMessage: "NotPermitted: ClusterProviderConfig appharbor-org grants namespace health-collab nothing on my-app",
+			wantKStatus: status.FailedStatus,
+		},
+		{
 			name: "drifted",
 			setStatus: func(c *cv1.Collaborator) {
 				c.Status.Conditions = []metav1.Condition{
@@ -485,7 +501,7 @@ func TestArgoCDPatchMatchesScript(t *testing.T) {
 	if err := yaml.Unmarshal(data, &cm); err != nil {
 		t.Fatalf("parsing the argocd-cm patch: %v", err)
 	}
-	for _, kind := range []string{"Collaborator", "ProviderConfig", "AccessPolicy"} {
+	for _, kind := range []string{"Collaborator", "ProviderConfig", "ClusterProviderConfig", "AccessPolicy"} {
 		key := "resource.customizations.health.collab.dev_" + kind
 		got, ok := cm.Data[key]
 		if !ok {

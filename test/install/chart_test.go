@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/collab-dev/collaborator-operator/test/devstack"
 	"github.com/collab-dev/collaborator-operator/test/testenv"
@@ -100,7 +102,18 @@ func TestChart(t *testing.T) {
 					if strings.HasPrefix(l, "cluster: secrets") || strings.HasPrefix(l, "cluster: collaborators") {
 						t.Errorf("a namespaced install grants %q cluster-wide", l)
 					}
+					// It serves no ClusterProviderConfig (docs/multi-tenancy.md):
+					// nothing on them or on namespaces, cluster-wide or in a
+					// Role (where a cluster-scoped resource means nothing).
+					if strings.Contains(l, ": clusterproviderconfigs") || strings.Contains(l, ": namespaces:") {
+						t.Errorf("a namespaced install grants %q", l)
+					}
 				}
+				if roles := clusterProviderConfigRoles(objs); len(roles) > 0 {
+					t.Errorf("a namespaced install renders roles for ClusterProviderConfigs, which it does not serve: %v", roles)
+				}
+			} else {
+				checkClusterProviderConfigRoles(t, objs)
 			}
 			// Cluster-wide and namespaced alike: an uninstall must be told
 			// from a delete (docs/uninstall.md).
@@ -229,4 +242,74 @@ func toAny(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// clusterProviderConfigRoles returns the names of the ClusterRoles whose
+// rules name clusterproviderconfigs: the user-facing roles (not the
+// manager's).
+func clusterProviderConfigRoles(objs []*unstructured.Unstructured) map[string]rbacv1.ClusterRole {
+	roles := map[string]rbacv1.ClusterRole{}
+	for _, o := range find(objs, "ClusterRole") {
+		var r rbacv1.ClusterRole
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &r); err != nil {
+			continue
+		}
+		if strings.HasSuffix(r.Name, "-manager") || strings.HasSuffix(r.Name, "-manager-role") {
+			continue
+		}
+		for _, rule := range r.Rules {
+			if slices.Contains(rule.Resources, "clusterproviderconfigs") {
+				roles[r.Name] = r
+			}
+		}
+	}
+	return roles
+}
+
+// checkClusterProviderConfigRoles: a ClusterProviderConfig is
+// cluster-scoped and decides which namespaces may use an organization's
+// credentials, so the chart's roles for writing it are aggregated into no
+// built-in role (docs/security.md); reading it is part of view.
+func checkClusterProviderConfigRoles(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	roles := clusterProviderConfigRoles(objs)
+	const prefix = "collab-collaborator-operator-clusterproviderconfig-"
+	want := map[string]struct {
+		verbs     []string
+		aggregate string
+	}{
+		prefix + "admin":  {verbs: []string{"*"}},
+		prefix + "editor": {verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}},
+		prefix + "viewer": {verbs: []string{"get", "list", "watch"}, aggregate: "view"},
+	}
+	if len(roles) != len(want) {
+		names := make([]string, 0, len(roles))
+		for n := range roles {
+			names = append(names, n)
+		}
+		t.Errorf("ClusterRoles naming clusterproviderconfigs: %v; want the admin, editor and viewer roles only", names)
+	}
+	for name, w := range want {
+		r, ok := roles[name]
+		if !ok {
+			t.Errorf("no ClusterRole %s", name)
+			continue
+		}
+		var aggregates []string
+		for k, v := range r.Labels {
+			if to, ok := strings.CutPrefix(k, "rbac.authorization.k8s.io/aggregate-to-"); ok && v == "true" {
+				aggregates = append(aggregates, to)
+			}
+		}
+		var wantAgg []string
+		if w.aggregate != "" {
+			wantAgg = []string{w.aggregate}
+		}
+		if !slices.Equal(aggregates, wantAgg) {
+			t.Errorf("%s aggregates to %v; want %v", name, aggregates, wantAgg)
+		}
+		if got := r.Rules[0].Verbs; !slices.Equal(got, w.verbs) {
+			t.Errorf("%s may %v clusterproviderconfigs; want %v", name, got, w.verbs)
+		}
+	}
 }

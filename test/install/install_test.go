@@ -222,6 +222,13 @@ func checkRBAC(t *testing.T, objs []*unstructured.Unstructured, ns string) strin
 		{"collab.dev", "collaborators/finalizers", "update"},
 		{"collab.dev", "providerconfigs", "watch"},
 		{"collab.dev", "providerconfigs/status", "update"},
+		// ClusterProviderConfigs: reconciled like ProviderConfigs, and
+		// their grants' namespaceSelectors read the namespaces' labels.
+		{"collab.dev", "clusterproviderconfigs", "watch"},
+		{"collab.dev", "clusterproviderconfigs", "patch"},
+		{"collab.dev", "clusterproviderconfigs/status", "update"},
+		{"collab.dev", "clusterproviderconfigs/finalizers", "update"},
+		{"", "namespaces", "watch"},
 		{"", "secrets", "get"},
 		// The authenticated metrics endpoint checks each scraper's token
 		// and permission with the API server.

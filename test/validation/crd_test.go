@@ -22,12 +22,14 @@ func TestCRDsAsServed(t *testing.T) {
 	readyReason := `.status.conditions[?(@.type=="Ready")].reason`
 	tests := map[string]struct {
 		kind       string
+		scope      apiextensionsv1.ResourceScope
 		shortNames []string
 		categories []string
 		columns    []column
 	}{
 		"collaborators.collab.dev": {
 			kind:       "Collaborator",
+			scope:      apiextensionsv1.NamespaceScoped,
 			shortNames: []string{"collab"},
 			categories: []string{"collaboration"},
 			columns: []column{
@@ -44,6 +46,7 @@ func TestCRDsAsServed(t *testing.T) {
 		},
 		"providerconfigs.collab.dev": {
 			kind:       "ProviderConfig",
+			scope:      apiextensionsv1.NamespaceScoped,
 			shortNames: []string{"collabpc"},
 			categories: []string{"collaboration"},
 			columns: []column{
@@ -55,6 +58,7 @@ func TestCRDsAsServed(t *testing.T) {
 		},
 		"accesspolicies.collab.dev": {
 			kind:       "AccessPolicy",
+			scope:      apiextensionsv1.NamespaceScoped,
 			shortNames: []string{"accesspol"},
 			categories: []string{"collaboration"},
 			columns: []column{
@@ -68,6 +72,19 @@ func TestCRDsAsServed(t *testing.T) {
 				{"Age", "date", ".metadata.creationTimestamp"},
 			},
 		},
+		"clusterproviderconfigs.collab.dev": {
+			kind:       "ClusterProviderConfig",
+			scope:      apiextensionsv1.ClusterScoped,
+			shortNames: []string{"collabcpc"},
+			categories: []string{"collaboration"},
+			columns: []column{
+				{"Provider", "string", ".status.provider"},
+				{"Grants", "integer", ".status.grants"},
+				{"Ready", "string", readyStatus},
+				{"Reason", "string", readyReason},
+				{"Age", "date", ".metadata.creationTimestamp"},
+			},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -75,10 +92,9 @@ func TestCRDsAsServed(t *testing.T) {
 			if err := k8sClient.Get(context.Background(), types.NamespacedName{Name: name}, &crd); err != nil {
 				t.Fatal(err)
 			}
-			if crd.Spec.Group != "collab.dev" || crd.Spec.Names.Kind != tc.kind ||
-				crd.Spec.Scope != apiextensionsv1.NamespaceScoped {
-				t.Errorf("group %q kind %q scope %q; want collab.dev, %s, Namespaced",
-					crd.Spec.Group, crd.Spec.Names.Kind, crd.Spec.Scope, tc.kind)
+			if crd.Spec.Group != "collab.dev" || crd.Spec.Names.Kind != tc.kind || crd.Spec.Scope != tc.scope {
+				t.Errorf("group %q kind %q scope %q; want collab.dev, %s, %s",
+					crd.Spec.Group, crd.Spec.Names.Kind, crd.Spec.Scope, tc.kind, tc.scope)
 			}
 			if diff := cmp.Diff(tc.shortNames, crd.Spec.Names.ShortNames); diff != "" {
 				t.Errorf("short names (-want +got):\n%s", diff)
@@ -174,6 +190,9 @@ func TestKubectl(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := k8sClient.Create(context.Background(), newClusterObject(t, cpcQuantConnect), strict); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := map[string]struct {
 		args []string
@@ -187,6 +206,25 @@ func TestKubectl(t *testing.T) {
 			args: []string{"explain", "providerconfigs.spec.syncInterval"},
 			want: []string{"syncInterval is how often a Ready Collaborator"},
 		},
+		"explain a ClusterProviderConfig's grants": {
+			args: []string{"explain", "clusterproviderconfig.spec.grants"},
+			want: []string{
+				"grants say who may use these credentials for what",
+				"namespaceSelector", "namespaces", "targets", "members", "maxAccess",
+			},
+		},
+		"explain a grant's maxAccess": {
+			args: []string{"explain", "clusterproviderconfigs.spec.grants.maxAccess"},
+			want: []string{"maxAccess is the most this grant allows"},
+		},
+		"explain providerConfigRef.kind": {
+			args: []string{"explain", "collaborators.spec.providerConfigRef.kind"},
+			want: []string{"ProviderConfig", "ClusterProviderConfig"},
+		},
+		"get by short name collabcpc": {
+			args: []string{"get", "collabcpc"},
+			want: []string{headerLine("NAME", "PROVIDER", "GRANTS", "READY", "REASON", "AGE"), "clusterproviderconfig-"},
+		},
 		"get by short name collab": {
 			args: []string{"get", "collab", "-n", ns},
 			want: []string{headerLine("NAME", "PROVIDER", "TARGET", "MEMBER", "ACCESS", "READY", "REASON", "AGE")},
@@ -198,6 +236,10 @@ func TestKubectl(t *testing.T) {
 		"get by category": {
 			args: []string{"get", "collaboration", "-n", ns, "-o", "name"},
 			want: []string{"collaborator.collab.dev/collaborator-", "providerconfig.collab.dev/providerconfig-"},
+		},
+		"get by category, cluster-scoped kinds included": {
+			args: []string{"get", "collaboration", "-A", "-o", "name"},
+			want: []string{"clusterproviderconfig.collab.dev/clusterproviderconfig-", "collaborator.collab.dev/collaborator-"},
 		},
 	}
 	for name, tc := range tests {

@@ -21,7 +21,7 @@ func TestDefaults(t *testing.T) {
 			kind: kindCollaborator,
 			spec: specQuantConnect,
 			want: `
-providerConfigRef: {name: pc}
+providerConfigRef: {kind: ProviderConfig, name: pc}
 deletionPolicy: Delete
 managementPolicy: Full
 quantConnect: {projectID: 23456789, userID: mia-ai, liveControl: false, write: false}`,
@@ -30,7 +30,7 @@ quantConnect: {projectID: 23456789, userID: mia-ai, liveControl: false, write: f
 			kind: kindCollaborator,
 			spec: specAppHarbor,
 			want: `
-providerConfigRef: {name: pc}
+providerConfigRef: {kind: ProviderConfig, name: pc}
 deletionPolicy: Delete
 managementPolicy: Full
 appHarbor: {application: my-app, email: bob@example.com, role: collaborator}`,
@@ -39,7 +39,7 @@ appHarbor: {application: my-app, email: bob@example.com, role: collaborator}`,
 			kind: kindCollaborator,
 			spec: specWebTranslateIt,
 			want: `
-providerConfigRef: {name: pc}
+providerConfigRef: {kind: ProviderConfig, name: pc}
 deletionPolicy: Delete
 managementPolicy: Full
 webTranslateIt: {email: carol@example.com}`,
@@ -47,13 +47,13 @@ webTranslateIt: {email: carol@example.com}`,
 		"Collaborator explicit values are kept": {
 			kind: kindCollaborator,
 			spec: `
-providerConfigRef: {name: pc}
+providerConfigRef: {kind: ProviderConfig, name: pc}
 deletionPolicy: Orphan
 managementPolicy: Observe
 expiresAt: "2026-12-31T00:00:00Z"
 appHarbor: {application: my-app, email: bob@example.com, role: administrator}`,
 			want: `
-providerConfigRef: {name: pc}
+providerConfigRef: {kind: ProviderConfig, name: pc}
 deletionPolicy: Orphan
 managementPolicy: Observe
 expiresAt: "2026-12-31T00:00:00Z"
@@ -64,6 +64,7 @@ appHarbor: {application: my-app, email: bob@example.com, role: administrator}`,
 			spec: `quantConnect: {credentialsSecretRef: {name: s}}`,
 			want: `
 syncInterval: 10m
+expiryNotice: 168h
 quantConnect: {baseURL: "https://www.quantconnect.com/api/v2", credentialsSecretRef: {name: s}}`,
 		},
 		"ProviderConfig appHarbor": {
@@ -71,6 +72,7 @@ quantConnect: {baseURL: "https://www.quantconnect.com/api/v2", credentialsSecret
 			spec: `appHarbor: {credentialsSecretRef: {name: s}}`,
 			want: `
 syncInterval: 10m
+expiryNotice: 168h
 appHarbor: {baseURL: "https://appharbor.com", credentialsSecretRef: {name: s}}`,
 		},
 		"ProviderConfig webTranslateIt": {
@@ -78,15 +80,18 @@ appHarbor: {baseURL: "https://appharbor.com", credentialsSecretRef: {name: s}}`,
 			spec: `webTranslateIt: {credentialsSecretRef: {name: s}}`,
 			want: `
 syncInterval: 10m
+expiryNotice: 168h
 webTranslateIt: {baseURL: "https://webtranslateit.com", credentialsSecretRef: {name: s}}`,
 		},
 		"ProviderConfig explicit values are kept": {
 			kind: kindProviderConfig,
 			spec: `
 syncInterval: 30s
+expiryNotice: 0s
 webTranslateIt: {baseURL: "http://127.0.0.1:18083", credentialsSecretRef: {name: s}}`,
 			want: `
 syncInterval: 30s
+expiryNotice: 0s
 webTranslateIt: {baseURL: "http://127.0.0.1:18083", credentialsSecretRef: {name: s}}`,
 		},
 	}

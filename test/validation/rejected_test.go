@@ -16,8 +16,8 @@ const (
 	msgBadURL     = "baseURL must be an absolute http or https URL"
 	msgSyncMin    = "syncInterval must be at least 1s"
 	msgPCBlock    = "the provider block (quantConnect, appHarbor or webTranslateIt) cannot be switched"
-	msgPCBlockWhy = "the access of this ProviderConfig's Collaborators lives at that provider"
-	msgPCBlockFix = "Create a new ProviderConfig for another provider"
+	msgPCBlockWhy = "the access of the Collaborators using these credentials lives at that provider"
+	msgPCBlockFix = "Create another object for another provider"
 )
 
 // TestCollaboratorCreateRejected: the API server refuses invalid

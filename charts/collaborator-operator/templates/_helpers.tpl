@@ -41,12 +41,23 @@ Collaborator CRD when rbac.readCollaboratorCRD is false. */}}
 {{- end -}}
 
 {{/* The manager's rules on namespaced resources: a namespaced install's
-Roles. */}}
+Roles. A Role cannot grant cluster-scoped resources, and a namespaced
+manager serves no ClusterProviderConfig, so the rules on
+clusterproviderconfigs (and their subresources) and on namespaces (read
+for grants' namespaceSelectors) are left out. */}}
 {{- define "collaborator-operator.managerNamespacedRules" -}}
 {{- $rules := list -}}
 {{- range (.Files.Get "files/manager-role.yaml" | fromYaml).rules -}}
 {{- if not (has "apiextensions.k8s.io" .apiGroups) -}}
-{{- $rules = append $rules . -}}
+{{- $resources := list -}}
+{{- range .resources -}}
+{{- if not (or (eq . "namespaces") (hasPrefix "clusterproviderconfigs" .)) -}}
+{{- $resources = append $resources . -}}
+{{- end -}}
+{{- end -}}
+{{- if $resources -}}
+{{- $rules = append $rules (set (deepCopy .) "resources" $resources) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- $rules | toYaml -}}

@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/controller/permit"
+	"github.com/collab-dev/collaborator-operator/internal/controller/usage"
 	"github.com/collab-dev/collaborator-operator/internal/provider"
 )
 
@@ -129,7 +131,10 @@ func declaredMembers(ctx context.Context, cl client.Reader, p *collabv1alpha1.Ac
 		if collaboratorTargetKey(&c.Spec) != key || !c.DeletionTimestamp.IsZero() || c.Spec.ExpiredAt(now) {
 			continue
 		}
-		own := c.Namespace == p.Namespace && c.Spec.ProviderConfigRef.Name == p.Spec.ProviderConfigRef.Name
+		own := sameCredentials(c, p)
+		// Through a ClusterProviderConfig, own declarations come from any
+		// namespace; only this namespace's are counted in messages.
+		here := own && c.Namespace == p.Namespace
 		if !own && !sameHost(ctx, cl, hosts, c, host) {
 			continue
 		}
@@ -144,7 +149,7 @@ func declaredMembers(ctx context.Context, cl client.Reader, p *collabv1alpha1.Ac
 			d.elsewhere[id] = true
 		}
 		switch {
-		case own && pending:
+		case here && pending:
 			d.pendingIDs++
 		case pending:
 			d.pendingElsewhere++
@@ -157,18 +162,51 @@ func declaredMembers(ctx context.Context, cl client.Reader, p *collabv1alpha1.Ac
 // host, reading it from the cache once per pass; true when either side is
 // unknown.
 func sameHost(ctx context.Context, cl client.Reader, hosts map[client.ObjectKey]string, c *collabv1alpha1.Collaborator, host string) bool {
-	k := client.ObjectKey{Namespace: c.Namespace, Name: c.Spec.ProviderConfigRef.Name}
+	k := usage.KeyOf(c.Namespace, c.Spec.ProviderConfigRef)
 	h, seen := hosts[k]
 	if !seen {
-		pc := &collabv1alpha1.ProviderConfig{}
-		if err := cl.Get(ctx, k, pc); err == nil {
-			if ep, ok := pc.Spec.Endpoint(); ok {
+		if pc, err := usage.ProviderConfigOf(ctx, cl, c); err == nil {
+			if ep, ok := usage.SpecOf(pc).Endpoint(); ok {
 				h = hostKey(ep.BaseURL)
 			}
 		}
 		hosts[k] = h
 	}
 	return h == "" || host == "" || h == host
+}
+
+// sameCredentials reports whether c declares through the policy's
+// credentials object: its ProviderConfig in its namespace, or its
+// ClusterProviderConfig from any namespace.
+func sameCredentials(c *collabv1alpha1.Collaborator, p *collabv1alpha1.AccessPolicy) bool {
+	return usage.KeyOf(c.Namespace, c.Spec.ProviderConfigRef) == usage.KeyOf(p.Namespace, p.Spec.ProviderConfigRef) &&
+		c.Spec.ProviderConfigRef.IsCluster() == p.Spec.ProviderConfigRef.IsCluster()
+}
+
+// grantNote is the note of a member the policy's grant does not cover.
+func grantNote(cpc string) string {
+	return fmt.Sprintf("not among the members this namespace's grant of ClusterProviderConfig %q covers, so Enforce never removes them", cpc)
+}
+
+// limitToGrants marks the unmanaged members that the policy's own grants
+// of a ClusterProviderConfig (those that permit its namespace and target;
+// nil for a ProviderConfig) do not cover: a namespace removes only the
+// members it could have declared. AppHarbor's list has no email, so there
+// only a grant for any member covers them.
+func (s *sorting) limitToGrants(p *collabv1alpha1.AccessPolicy, grants []collabv1alpha1.ClusterGrant) {
+	if grants == nil {
+		return
+	}
+	for i := range s.unmanaged {
+		f := &s.unmanaged[i]
+		member := ""
+		if p.Spec.QuantConnect != nil {
+			member = f.ID
+		}
+		if f.note == "" && !f.elsewhere && !permit.MembersCover(grants, p.Spec.ProviderName(), member) {
+			f.note = grantNote(p.Spec.ProviderConfigRef.Name)
+		}
+	}
 }
 
 // memberKey is how the Collaborator's member is matched in the list (the

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,17 +92,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	if err != nil {
 		return r.fail(ctx, p, "Reading the member list failed", err, true)
 	}
-	decl, err := declaredMembers(ctx, r.Client, p, hostKey(conn.Endpoint.BaseURL))
+	decl, err := declaredMembers(ctx, r.declarations(), p, hostKey(conn.Endpoint.BaseURL))
 	if err != nil {
 		return r.fail(ctx, p, "Listing the Collaborators failed", err, true)
 	}
 	sorted := sortMembers(p, members, decl)
+	sorted.limitToGrants(p, conn.Grants)
 	undeclared, removable := sorted.undeclared(), sorted.removable()
 	p.Status.Members = int32(len(members))   //nolint:gosec // a member list is far below 2^31
 	p.Status.Managed = int32(sorted.managed) //nolint:gosec // at most the member count
 	p.Status.Unmanaged = unmanagedStatus(sorted.unmanaged)
 
-	interval := conn.ProviderConfig.Spec.SyncIntervalOrDefault()
+	interval := conn.Spec.SyncIntervalOrDefault()
 	next := decl.capAtExpiry(ctrl.Result{RequeueAfter: engine.NextRead(at, interval)})
 	gen := p.Generation
 	switch {
@@ -153,7 +155,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		// person can make it so.
 		r.stalled(p, collabv1alpha1.ReasonUnmanagedMembers, fmt.Sprintf(
 			"%d member(s) of %s %s are declared by no Collaborator and are never removed: %s. %s",
-			len(left), conn.Endpoint.Provider, targetOf(&p.Spec), nameSome(left), adminNote))
+			len(left), conn.Endpoint.Provider, targetOf(&p.Spec), nameSome(left), notes(left)))
 		return next, nil
 	}
 	r.compliant(p, kept)
@@ -193,7 +195,7 @@ func without(fs, gone []finding) []finding {
 // connect resolves the ProviderConfig, checks it is for the policy's
 // provider and that the provider can list members.
 func (r *Reconciler) connect(ctx context.Context, p *collabv1alpha1.AccessPolicy) (*connector.Connection, provider.Lister, error) {
-	conn, err := r.Connector.For(ctx, p.Namespace, p.Spec.ProviderConfigRef.Name, p.Spec.ProviderName(), "AccessPolicy")
+	conn, err := r.Connector.For(ctx, connector.PolicyUse(p))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -269,12 +271,22 @@ func waitingMessage(s *collabv1alpha1.AccessPolicySpec, d declared) string {
 
 // keptClause explains, for a message, why some of fs are never removed.
 func keptClause(fs []finding) string {
-	for _, f := range fs {
-		if f.note != "" {
-			return ". Administrators are the exception: " + adminNote
-		}
+	if n := notes(fs); n != "" {
+		return ". Some are the exception: " + n
 	}
 	return ""
+}
+
+// notes joins the distinct notes of fs, each saying why its members are
+// never removed.
+func notes(fs []finding) string {
+	var out []string
+	for _, f := range fs {
+		if f.note != "" && !slices.Contains(out, f.note) {
+			out = append(out, f.note)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // capAtExpiry brings the next pass forward to the next expiry of a

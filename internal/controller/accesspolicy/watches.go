@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -56,7 +57,7 @@ type Index struct {
 func Indexes() []Index {
 	return []Index{
 		{Object: &collabv1alpha1.AccessPolicy{}, Field: indexPolicyProviderConfigRef, Extract: func(o client.Object) []string {
-			return []string{o.(*collabv1alpha1.AccessPolicy).Spec.ProviderConfigRef.Name}
+			return usage.RefValues(o.(*collabv1alpha1.AccessPolicy).Spec.ProviderConfigRef)
 		}},
 		{Object: &collabv1alpha1.AccessPolicy{}, Field: indexPolicyTarget, Extract: func(o client.Object) []string {
 			return nonEmpty(policyTargetKey(&o.(*collabv1alpha1.AccessPolicy).Spec))
@@ -86,13 +87,18 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return fmt.Errorf("indexing %T by %s: %w", ix.Object, ix.Field, err)
 		}
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr)
+	if r.Connector.ClusterResourceNamespace() != "" {
+		b = usage.WatchClusterProviderConfigs(b, r.policiesOfProviderConfig, r.policiesOfNamespace)
+	}
+	return b.
 		For(&collabv1alpha1.AccessPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&collabv1alpha1.Collaborator{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfCollaborator),
 			builder.WithPredicates(declarationChanged())).
 		Watches(&collabv1alpha1.ProviderConfig{}, handler.EnqueueRequestsFromMapFunc(r.policiesOfProviderConfig),
 			builder.WithPredicates(usage.ProviderConfigChanged())).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usage.ThroughProviderConfigs(r.Client, r.policiesOfProviderConfig))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usage.ThroughProviderConfigs(r.Client,
+			r.Connector.ClusterResourceNamespace(), r.policiesOfProviderConfig))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 2, RateLimiter: r.report.Retry.QueueLimiter()}).
 		Named("accesspolicy").
 		Complete(r)
@@ -154,10 +160,29 @@ func (r *Reconciler) policiesOfCollaborator(ctx context.Context, o client.Object
 	return reqs
 }
 
+// policiesOfProviderConfig maps a ProviderConfig, or a
+// ClusterProviderConfig (no namespace), to the policies that use it.
 func (r *Reconciler) policiesOfProviderConfig(ctx context.Context, o client.Object) []reconcile.Request {
-	list, err := r.policiesUsing(ctx, o.GetNamespace(), o.GetName())
-	if err != nil {
-		logf.FromContext(ctx).Error(err, "Listing AccessPolicies of a ProviderConfig failed", "providerConfig", o.GetName())
+	value := o.GetName()
+	if o.GetNamespace() == "" {
+		value = usage.RefValue(collabv1alpha1.ProviderConfigReference{Kind: collabv1alpha1.KindClusterProviderConfig, Name: o.GetName()})
+	}
+	return r.policiesWith(ctx, o.GetNamespace(), value)
+}
+
+// policiesOfNamespace maps a Namespace to its policies that use a
+// ClusterProviderConfig, whose grants may select it by its labels.
+func (r *Reconciler) policiesOfNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.policiesWith(ctx, o.GetName(), usage.AnyCluster)
+}
+
+// policiesWith lists the policies of namespace ("" for all) whose
+// reference index holds value.
+func (r *Reconciler) policiesWith(ctx context.Context, namespace, value string) []reconcile.Request {
+	list := &collabv1alpha1.AccessPolicyList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{indexPolicyProviderConfigRef: value},
+		client.UnsafeDisableDeepCopy); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing AccessPolicies by their credentials failed", "namespace", namespace, "reference", value)
 		return nil
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))
@@ -165,14 +190,6 @@ func (r *Reconciler) policiesOfProviderConfig(ctx context.Context, o client.Obje
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
 	return reqs
-}
-
-func (r *Reconciler) policiesUsing(ctx context.Context, namespace, pc string) (*collabv1alpha1.AccessPolicyList, error) {
-	list := &collabv1alpha1.AccessPolicyList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{indexPolicyProviderConfigRef: pc}); err != nil {
-		return nil, fmt.Errorf("listing AccessPolicies of ProviderConfig %s/%s: %w", namespace, pc, err)
-	}
-	return list, nil
 }
 
 // newStatusWriter writes what a pass learned, ignoring a
@@ -188,4 +205,27 @@ func newStatusWriter(cl client.Client, p *collabv1alpha1.AccessPolicy) *engine.S
 		func(next, prev *collabv1alpha1.AccessPolicy) bool {
 			return engine.SameButLastSync(&next.Status, &prev.Status, func(s *collabv1alpha1.AccessPolicyStatus) **metav1.Time { return &s.LastSyncTime })
 		})
+}
+
+// declarations is the reader of the Collaborators and their credentials
+// objects: the Client, which in an installation that serves no
+// ClusterProviderConfig never reads one (its RBAC reaches none; an
+// informer would wait for a sync that never comes), so a Collaborator
+// elsewhere that names one counts as on an unknown host: never removed.
+func (r *Reconciler) declarations() client.Reader {
+	if r.Connector.ClusterResourceNamespace() != "" {
+		return r.Client
+	}
+	return noClusterConfigs{r.Client}
+}
+
+// noClusterConfigs reads through Reader, but never a ClusterProviderConfig.
+type noClusterConfigs struct{ client.Reader }
+
+// Get implements client.Reader.
+func (n noClusterConfigs) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*collabv1alpha1.ClusterProviderConfig); ok {
+		return apierrors.NewNotFound(collabv1alpha1.GroupVersion.WithResource("clusterproviderconfigs").GroupResource(), key.Name)
+	}
+	return n.Reader.Get(ctx, key, obj, opts...)
 }

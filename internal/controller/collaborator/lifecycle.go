@@ -120,7 +120,7 @@ func (r *Reconciler) reconcileExpired(ctx context.Context, c *collabv1alpha1.Col
 			return ctrl.Result{}, err
 		}
 		r.report.Retry.Succeeded(c)
-		return ctrl.Result{RequeueAfter: conn.ProviderConfig.Spec.SyncIntervalOrDefault()}, nil
+		return ctrl.Result{RequeueAfter: conn.Spec.SyncIntervalOrDefault()}, nil
 	}
 	// A create whose answer was lost may have added someone this object
 	// cannot name: expiring them needs the id, as a delete does.
@@ -189,7 +189,7 @@ func (r *Reconciler) reconcileExpired(ctx context.Context, c *collabv1alpha1.Col
 	if removed {
 		obs.ObservedAt = time.Now()
 	}
-	return ctrl.Result{RequeueAfter: engine.NextRead(obs.ObservedAt, conn.ProviderConfig.Spec.SyncIntervalOrDefault())}, nil
+	return ctrl.Result{RequeueAfter: engine.NextRead(obs.ObservedAt, conn.Spec.SyncIntervalOrDefault())}, nil
 }
 
 // reconcileObserve reads and reports, never writes at the provider: Ready
@@ -212,7 +212,7 @@ func (r *Reconciler) reconcileObserve(ctx context.Context, c *collabv1alpha1.Col
 	}
 	c.Status.LastSyncTime = engine.Now()
 	r.report.Retry.Succeeded(c)
-	res := ctrl.Result{RequeueAfter: engine.NextRead(obs.ObservedAt, conn.ProviderConfig.Spec.SyncIntervalOrDefault())}
+	res := ctrl.Result{RequeueAfter: engine.NextRead(obs.ObservedAt, conn.Spec.SyncIntervalOrDefault())}
 	if obs.Exists && obs.UpToDate {
 		engine.MarkHealthy(&c.Status.Conditions, c.Generation, collabv1alpha1.ReasonAvailable,
 			name+" holds the collaborator as specified (managementPolicy Observe: the operator only reads)",
@@ -237,9 +237,11 @@ func (r *Reconciler) reconcileObserve(ctx context.Context, c *collabv1alpha1.Col
 	return res, nil
 }
 
-// handedOver reports an expiry recorded while another declaration held the
-// grant: nothing was removed then.
+// handedOver reports an expiry not known to be done: recorded while
+// another declaration held the grant (nothing was removed then), or
+// followed by a pass that failed or was paused, which overwrote that
+// record in Synced. A provider without a read then gets its delete again.
 func handedOver(c *collabv1alpha1.Collaborator) bool {
 	synced := meta.FindStatusCondition(c.Status.Conditions, collabv1alpha1.ConditionSynced)
-	return synced != nil && synced.Reason == eventHandedOver
+	return synced == nil || synced.Status != metav1.ConditionTrue || synced.Reason == eventHandedOver
 }

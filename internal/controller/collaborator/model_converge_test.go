@@ -60,23 +60,34 @@ func (m *trustModel) converge() {
 		}
 	}
 	for _, s := range modelSlots {
-		m.checkConverged(s)
+		if firstOfGrant(s) {
+			m.checkGrantConverged(s)
+		}
 	}
 	m.count("(d) sequences converged")
 }
 
-// checkConverged is (d) for one slot, once the world has settled.
-func (m *trustModel) checkConverged(s slot) {
-	t, st := m.t, m.state[s.name]
-	c := m.object(s)
-	got, held := m.held(s)
-	if c == nil {
-		if st.released && held {
-			t.Fatalf("(d) the operator released %s after removing %s, and nobody added them since, yet %s holds them again",
-				s.name, s.person, s.provider)
+// checkGrantConverged is (d) for one grant, once the world has settled.
+func (m *trustModel) checkGrantConverged(s slot) {
+	g := m.grantView(s)
+	if len(g.objs) == 0 {
+		if _, held := m.held(s); m.state[s.person].released && held {
+			m.t.Fatalf("(d) the operator released the last declaration of %s's grant after removing them, and nobody added them "+
+				"or declared them since, yet %s holds them again", s.person, s.provider)
 		}
 		return
 	}
+	for _, o := range grantOf(s) {
+		if c := m.object(o); c != nil {
+			m.checkConverged(o, g, c)
+		}
+	}
+}
+
+// checkConverged is (d) for one object c of slot s, once the world has
+// settled; g is its grant.
+func (m *trustModel) checkConverged(s slot, g grantView, c *collabv1alpha1.Collaborator) {
+	t := m.t
 	if isPaused(c) {
 		return // no provider call until a person resumes it
 	}
@@ -104,32 +115,32 @@ func (m *trustModel) checkConverged(s slot) {
 		if !readyIs(want...) || !condTrue(c, collabv1alpha1.ConditionSynced, "") {
 			t.Fatalf("(d) Observe %s: want a successful read with Ready %v: %s", s.name, want, state)
 		}
+	case isExpired(c) && g.owner != nil:
+		// (b'): the grant's owner keeps the person; this expiry removed
+		// nobody.
+		m.count("(d) expired declarations beside a live owner")
+		if !readyIs(collabv1alpha1.ReasonExpired) {
+			t.Fatalf("(d) %s expired while %s owns the grant: want Ready=True Expired: %s", s.name, g.owner.Name, state)
+		}
 	case isExpired(c):
-		switch {
-		case !held:
-		case s.provider == wtiName && st.wtiUnseen:
-			m.count("(d) expired objects excused: WebTranslateIt has no read")
-			t.Logf("(d) %s is expired and %s is in the organization: WebTranslateIt has no read to see them come back", s.name, s.person)
-		case m.unseeable(s, c, ct.Pass{}, got) != "":
-			m.count("(d) expired objects excused: " + excuse(m.unseeable(s, c, ct.Pass{}, got)))
-			t.Logf("(d) %s is expired and %s is at AppHarbor: %s", s.name, s.person, m.unseeable(s, c, ct.Pass{}, got))
-		default:
-			t.Fatalf("(d) %s expired, yet %s still holds %s: %s", s.name, s.provider, s.person, state)
+		m.checkExpiredConverged(s, c, readyIs(collabv1alpha1.ReasonExpired))
+	case g.owner.UID != c.UID && !agree(c, g.owner):
+		// (j) at rest.
+		m.count("(d) non-owners in conflict")
+		if ready == nil || ready.Reason != collabv1alpha1.ReasonConflict || ready.Status != metav1.ConditionFalse ||
+			ready.ObservedGeneration != c.Generation || !condTrue(c, collabv1alpha1.ConditionStalled, collabv1alpha1.ReasonConflict) {
+			t.Fatalf("(d) %s asks for other access than %s, which owns the grant: want Ready=False Stalled=True Conflict: %s",
+				s.name, g.owner.Name, state)
 		}
-		switch {
-		case readyIs(collabv1alpha1.ReasonExpired):
-		case s.provider == ahName && !held && condTrue(c, collabv1alpha1.ConditionStalled, collabv1alpha1.ReasonExternalIDUnknown):
-			// A create whose outcome was in doubt (5xx, connection lost)
-			// left the create-pending mark; AppHarbor holds nobody with
-			// the email, so there is no id for a person to write, and the
-			// object stays Stalled (reported: no documented way out short
-			// of extending or deleting it). Trust holds: nobody has access.
-			m.count("(d) expired AppHarbor objects Stalled ExternalIDUnknown, nobody at AppHarbor")
-			t.Logf("(d) %s expired and Stalled ExternalIDUnknown with nobody at AppHarbor: no id for a person to write", s.name)
-		default:
-			t.Fatalf("(d) %s expired: want Ready=True Expired: %s", s.name, state)
-		}
+	case isPaused(g.owner):
+		// The owner is paused: nobody writes for the grant until a person
+		// resumes it, so what the provider holds is nobody's doing; (c)
+		// checked this one's Ready against it at its last pass.
+		m.count("(d) declarations whose owner is paused")
 	default:
+		if g.owner.UID != c.UID {
+			m.count("(d) non-owners agreeing with the owner")
+		}
 		want := collabv1alpha1.ReasonAvailable
 		if s.provider == wtiName {
 			want = collabv1alpha1.ReasonDeleteOnly
@@ -140,6 +151,39 @@ func (m *trustModel) checkConverged(s slot) {
 		if !readyIs(want) {
 			t.Fatalf("(d) %s is live (Full, not expired): want Ready=True %s: %s", s.name, want, state)
 		}
+	}
+}
+
+// checkExpiredConverged is (d) for an expired object whose grant has no
+// live owner: the person is gone, and c is Ready=True Expired
+// (expiredReady).
+func (m *trustModel) checkExpiredConverged(s slot, c *collabv1alpha1.Collaborator, expiredReady bool) {
+	t, st := m.t, m.state[s.person]
+	got, held := m.held(s)
+	state := m.describe(s)
+	switch {
+	case !held:
+	case s.provider == wtiName && st.wtiUnseen:
+		m.count("(d) expired objects excused: WebTranslateIt has no read")
+		t.Logf("(d) %s is expired and %s is in the organization: WebTranslateIt has no read to see them come back", s.name, s.person)
+	case m.unseeable(s, c, ct.Pass{}, got) != "":
+		m.count("(d) expired objects excused: " + excuse(m.unseeable(s, c, ct.Pass{}, got)))
+		t.Logf("(d) %s is expired and %s is at AppHarbor: %s", s.name, s.person, m.unseeable(s, c, ct.Pass{}, got))
+	default:
+		t.Fatalf("(d) %s expired, yet %s still holds %s: %s", s.name, s.provider, s.person, state)
+	}
+	switch {
+	case expiredReady:
+	case s.provider == ahName && !held && condTrue(c, collabv1alpha1.ConditionStalled, collabv1alpha1.ReasonExternalIDUnknown):
+		// A create whose outcome was in doubt (5xx, connection lost)
+		// left the create-pending mark; AppHarbor holds nobody with
+		// the email, so there is no id for a person to write, and the
+		// object stays Stalled (reported: no documented way out short
+		// of extending or deleting it). Trust holds: nobody has access.
+		m.count("(d) expired AppHarbor objects Stalled ExternalIDUnknown, nobody at AppHarbor")
+		t.Logf("(d) %s expired and Stalled ExternalIDUnknown with nobody at AppHarbor: no id for a person to write", s.name)
+	default:
+		t.Fatalf("(d) %s expired: want Ready=True Expired: %s", s.name, state)
 	}
 }
 

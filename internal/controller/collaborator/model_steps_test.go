@@ -22,6 +22,8 @@ func (m *trustModel) actions() map[string]func(*rapid.T) {
 		"":                   func(*rapid.T) { m.check() },
 		"create":             m.create,
 		"create2":            m.create,
+		"duplicate":          m.duplicate,
+		"rename":             m.rename,
 		"editAccess":         m.editAccess,
 		"expire":             m.expire,
 		"extend":             m.extend,
@@ -126,8 +128,80 @@ func (m *trustModel) create(t *rapid.T) {
 	}
 	m.e.Create(c)
 	m.touch(s)
-	m.state[s.name].released = false
+	m.state[s.person].released = false
 	m.logf("create %s: %s", s.name, m.describe(s))
+}
+
+// twin returns a copy of an object of s's grant under another name that
+// is not being deleted (as drawSlot's prev holds it), or nil.
+func (m *trustModel) twin(s slot) *collabv1alpha1.Collaborator {
+	for _, o := range grantOf(s) {
+		if c := m.prev[o.name]; o.name != s.name && c != nil && !isDeleting(c) {
+			return c.DeepCopy()
+		}
+	}
+	return nil
+}
+
+// duplicate creates a second object of a grant that an existing object
+// (any, not being deleted) declares, under another name and so with a
+// later creationTimestamp: with the same spec, as Argo CD or Flux apply
+// the new name of a rename before pruning the old one, or (a person's
+// copy-and-edit) asking for other access.
+func (m *trustModel) duplicate(t *rapid.T) {
+	s, _ := m.drawSlot(t, func(s slot, c *collabv1alpha1.Collaborator) bool { return c == nil && m.twin(s) != nil })
+	orig := m.twin(s)
+	c := m.copyOf(t, s, orig)
+	other := ""
+	if s.provider != wtiName && rapid.Bool().Draw(t, "otherAccess") {
+		switch {
+		case c.Spec.QuantConnect != nil:
+			qc := c.Spec.QuantConnect
+			for qc.Write == orig.Spec.QuantConnect.Write && qc.LiveControl == orig.Spec.QuantConnect.LiveControl {
+				qc.Write, qc.LiveControl = rapid.Bool().Draw(t, "write"), rapid.Bool().Draw(t, "liveControl")
+			}
+		default:
+			c.Spec.AppHarbor.Role = collabv1alpha1.AppHarborRoleAdministrator
+			if roleOf(orig) == collabv1alpha1.AppHarborRoleAdministrator {
+				c.Spec.AppHarbor.Role = rapid.SampledFrom([]collabv1alpha1.AppHarborRole{"", collabv1alpha1.AppHarborRoleCollaborator}).Draw(t, "role")
+			}
+		}
+		other = " with other access"
+	}
+	m.e.Create(c)
+	m.touch(s)
+	m.state[s.person].released = false
+	m.logf("duplicate %s as %s%s: %s", orig.Name, s.name, other, m.describe(s))
+}
+
+// rename is a rename in Git as Argo CD and Flux carry it out: the new
+// name applied with the same spec, and the old name pruned at once, before
+// any pass of the new one.
+func (m *trustModel) rename(t *rapid.T) {
+	s, _ := m.drawSlot(t, func(s slot, c *collabv1alpha1.Collaborator) bool { return c == nil && m.twin(s) != nil })
+	orig := m.twin(s)
+	m.e.Create(m.copyOf(t, s, orig))
+	m.touch(s)
+	m.state[s.person].released = false
+	old := modelSlots[slices.IndexFunc(modelSlots, func(o slot) bool { return o.name == orig.Name })]
+	m.e.Delete(orig)
+	m.touch(old)
+	m.logf("rename %s to %s (created, then the old one deleted): %s; %s", orig.Name, s.name, m.describe(old), m.describe(s))
+}
+
+// copyOf is a new object of slot s with orig's spec, and the annotations
+// of orig's manifest that a copy in Git carries along when drawn so
+// (paused, an external id written by hand).
+func (m *trustModel) copyOf(t *rapid.T, s slot, orig *collabv1alpha1.Collaborator) *collabv1alpha1.Collaborator {
+	c := &collabv1alpha1.Collaborator{}
+	c.Name, c.Namespace = s.name, ct.Namespace
+	c.Spec = *orig.Spec.DeepCopy()
+	for _, key := range []string{collabv1alpha1.PausedAnnotation, collabv1alpha1.ExternalIDAnnotation} {
+		if v, ok := orig.Annotations[key]; ok && rapid.Bool().Draw(t, "copy "+key) {
+			metav1.SetMetaDataAnnotation(&c.ObjectMeta, key, v)
+		}
+	}
+	return c
 }
 
 func (m *trustModel) editAccess(t *rapid.T) {
@@ -226,9 +300,9 @@ func (m *trustModel) handAdd(t *rapid.T) {
 		}
 	default:
 		m.e.WebTranslateIt.Add(fake.Organization, fake.Member{ID: s.person})
-		m.state[s.name].wtiUnseen = true
+		m.state[s.person].wtiUnseen = true
 	}
-	m.state[s.name].released = false
+	m.state[s.person].released = false
 	m.logf("add %s by hand%s: %s", s.person, note, m.describe(s))
 }
 

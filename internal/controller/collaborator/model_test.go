@@ -30,11 +30,17 @@ import (
 // that hold the in-use finalizers) against controller-runtime's fake
 // client and the in-memory fake providers.
 //
-// rapid generates long sequences over five Collaborator names (two
-// QuantConnect, two AppHarbor, one WebTranslateIt; model_steps_test.go,
-// model_world_test.go) of: create (any access, Observe or Full, Delete or
-// Orphan, paused, expiresAt past or future, an AppHarbor id written by
-// hand), spec changes of access, expiry (expiresAt moved into the past)
+// rapid generates long sequences over eight Collaborator names for five
+// people (two QuantConnect, two AppHarbor, one WebTranslateIt; one person
+// of each provider has a second name, so that two objects may declare one
+// grant; model_steps_test.go, model_world_test.go) of: create (any
+// access, Observe or Full, Delete or Orphan, paused, expiresAt past or
+// future, an AppHarbor id written by hand), duplicate (a second object of
+// a grant one already declares, created later: with the same spec, as a
+// rename in Git applies it, or with other access), rename (a duplicate
+// with the same spec and the old object deleted at once, before any pass,
+// as Argo CD and Flux apply and prune), spec changes of access, expiry
+// (expiresAt moved into the past)
 // and extension (into the future, or removed), pause and resume,
 // managementPolicy and deletionPolicy flips, delete; credentials broken
 // (a Secret key misspelt, Secret or ProviderConfig deleted, honouring the
@@ -84,20 +90,40 @@ const (
 )
 
 // slot is one Collaborator name the model creates, deletes and re-creates:
-// one person on one target. The slots name different people: "one grant,
-// one owner" (two objects naming the same person) is not implemented by
-// the reconciler yet and so not generated here.
+// one person on one target. Slots that name the same person (on the one
+// target and ProviderConfig of their provider) declare one grant (API.md,
+// "One grant, one owner"): their objects are a rename's old and new
+// names, or duplicates.
 type slot struct {
 	name, provider, person string
 }
 
 var modelSlots = []slot{
 	{name: "qc-mia", provider: qcName, person: "mia-ai"},
+	{name: "qc-mia-renamed", provider: qcName, person: "mia-ai"},
 	{name: "qc-noah", provider: qcName, person: "noah"},
 	{name: "ah-bob", provider: ahName, person: "bob@example.com"},
+	{name: "ah-bob-renamed", provider: ahName, person: "bob@example.com"},
 	{name: "ah-carol", provider: ahName, person: "carol@example.com"},
 	{name: "wti-wendy", provider: wtiName, person: "wendy@example.com"},
+	{name: "wti-wendy-renamed", provider: wtiName, person: "wendy@example.com"},
 }
+
+// grantOf lists the slots that declare s's grant, s included, in
+// modelSlots' order.
+func grantOf(s slot) []slot {
+	var out []slot
+	for _, o := range modelSlots {
+		if o.person == s.person && o.provider == s.provider {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// firstOfGrant reports whether s is the first slot of its grant: what
+// runs once per person iterates over those.
+func firstOfGrant(s slot) bool { return grantOf(s)[0].name == s.name }
 
 func (s slot) key() types.NamespacedName {
 	return types.NamespacedName{Namespace: ct.Namespace, Name: s.name}
@@ -122,7 +148,9 @@ type trustModel struct {
 	// createdFor holds, by object UID, the AppHarbor collaborator ids the
 	// operator's creates added for that object (lost answers included).
 	createdFor map[types.UID][]string
-	state      map[string]*slotState
+	// state is by person (slot.person): what the model remembers of a
+	// grant across its objects.
+	state map[string]*slotState
 	// prev is each slot's object after the previous step (nil: none).
 	prev map[string]*collabv1alpha1.Collaborator
 	// touched names the slots whose objects the current step changed.
@@ -133,10 +161,12 @@ type trustModel struct {
 	stats map[string]int
 }
 
-// slotState is what the model remembers about a slot across objects.
+// slotState is what the model remembers about a grant (a person) across
+// its objects.
 type slotState struct {
-	// released: the operator released the slot's last object after the
-	// provider's delete, and nobody has added the person since.
+	// released: the operator released the grant's last object after the
+	// provider's delete, and nobody has added the person or declared the
+	// grant since.
 	released bool
 	// wtiUnseen (WebTranslateIt, which has no read): the person may be in
 	// the organization although the operator recorded them removed: added
@@ -239,7 +269,7 @@ func newTrustModel(outer *testing.T, rt *rapid.T) *trustModel {
 		state: map[string]*slotState{}, prev: map[string]*collabv1alpha1.Collaborator{}, touched: map[string]bool{},
 	}
 	for _, s := range modelSlots {
-		m.state[s.name] = &slotState{}
+		m.state[s.person] = &slotState{}
 	}
 	for _, p := range m.e.Providers() {
 		name := p.Name()
@@ -264,7 +294,7 @@ func newTrustModel(outer *testing.T, rt *rapid.T) *trustModel {
 // there is the known gap).
 func (m *trustModel) seedPeople(t *rapid.T) {
 	for _, s := range modelSlots {
-		if s.provider == ahName || !rapid.Bool().Draw(t, "there before: "+s.name) {
+		if s.provider == ahName || !firstOfGrant(s) || !rapid.Bool().Draw(t, "there before: "+s.name) {
 			continue
 		}
 		switch s.provider {

@@ -46,12 +46,15 @@ func (l *grantLocks) lock(c *collabv1alpha1.Collaborator) func() {
 // (the same person at the same target), for an owner that has none.
 func (r *Reconciler) owner(ctx context.Context, c *collabv1alpha1.Collaborator) (*collabv1alpha1.Collaborator, string, error) {
 	decl, err := grant.Of(ctx, r.Client, c)
+	if err == nil {
+		decl, err = r.permitted(ctx, decl)
+	}
 	if err != nil {
 		return nil, "", err
 	}
 	id := ""
 	for i := range decl {
-		if decl[i].UID != c.UID && decl[i].Namespace == c.Namespace {
+		if decl[i].UID != c.UID && shareID(&decl[i], c) {
 			if v := decl[i].Annotations[collabv1alpha1.ExternalIDAnnotation]; v != "" {
 				id = v
 				break
@@ -70,6 +73,9 @@ func (r *Reconciler) owner(ctx context.Context, c *collabv1alpha1.Collaborator) 
 // caller holds the grant's lock.
 func (r *Reconciler) stillDeclared(ctx context.Context, c *collabv1alpha1.Collaborator) (*collabv1alpha1.Collaborator, error) {
 	decl, err := grant.Of(ctx, r.Client, c)
+	if err == nil {
+		decl, err = r.permitted(ctx, decl)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -124,10 +130,16 @@ func (r *Reconciler) takeOwnership(ctx context.Context, c *collabv1alpha1.Collab
 // writes nothing at the provider. When it asks for what the owner's does it
 // is healthy as soon as the provider holds that; otherwise it is Stalled
 // Conflict until the specs agree or the owner goes. An AppHarbor duplicate
-// takes the owner's id, the only way to find the person there.
+// takes the owner's id, the only way to find the person there, whether or
+// not it agrees: one in Conflict needs it once the owner goes.
 func (r *Reconciler) reconcileNonOwner(ctx context.Context, c *collabv1alpha1.Collaborator, conn *connector.Connection,
 	owner *collabv1alpha1.Collaborator) (ctrl.Result, error) {
 	gen, name, who := c.Generation, c.Spec.ProviderName(), grant.Name(owner, c)
+	if id := owner.Annotations[collabv1alpha1.ExternalIDAnnotation]; id != "" && shareID(owner, c) {
+		if err := r.recordExternalID(ctx, c, id); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	if !grant.Agree(&c.Spec, &owner.Spec) {
 		msg := fmt.Sprintf("%s declares the same person on the same %s target with other access and owns the grant "+
 			"(the oldest declaration does); this one writes nothing. Make the two agree, or delete one of them", who, name)
@@ -138,11 +150,6 @@ func (r *Reconciler) reconcileNonOwner(ctx context.Context, c *collabv1alpha1.Co
 		meta.RemoveStatusCondition(&c.Status.Conditions, collabv1alpha1.ConditionReconciling)
 		r.report.Retry.Succeeded(c)
 		return ctrl.Result{}, nil
-	}
-	if id := owner.Annotations[collabv1alpha1.ExternalIDAnnotation]; id != "" && owner.Namespace == c.Namespace {
-		if err := r.recordExternalID(ctx, c, id); err != nil {
-			return ctrl.Result{}, err
-		}
 	}
 	pcl := conn.Client
 	if !pcl.Capabilities().Read {
@@ -164,10 +171,12 @@ func (r *Reconciler) reconcileNonOwner(ctx context.Context, c *collabv1alpha1.Co
 		return r.fail(ctx, c, "Reading the collaborator failed", err, true)
 	}
 	r.report.Retry.Succeeded(c)
-	next := ctrl.Result{RequeueAfter: engine.NextRead(obs.ObservedAt, conn.ProviderConfig.Spec.SyncIntervalOrDefault())}
+	next := ctrl.Result{RequeueAfter: engine.NextRead(obs.ObservedAt, conn.Spec.SyncIntervalOrDefault())}
 	if !obs.Exists || !obs.UpToDate {
 		engine.MarkProgress(&c.Status.Conditions, gen, metav1.ConditionFalse, collabv1alpha1.ReasonCreating,
 			fmt.Sprintf("%s owns this grant and applies it at %s; waiting for %s to hold it", who, name, name))
+		engine.SetCondition(&c.Status.Conditions, gen, collabv1alpha1.ConditionSynced, metav1.ConditionTrue,
+			collabv1alpha1.ReasonReconcileSuccess, "The last read of "+name+" succeeded")
 		return next, nil
 	}
 	engine.MarkHealthy(&c.Status.Conditions, gen, collabv1alpha1.ReasonAvailable,
@@ -204,7 +213,7 @@ func (r *Reconciler) handOver(ctx context.Context, c, other *collabv1alpha1.Coll
 // the person to remove them later).
 func (r *Reconciler) passID(ctx context.Context, c, other *collabv1alpha1.Collaborator) error {
 	id := c.Annotations[collabv1alpha1.ExternalIDAnnotation]
-	giveID := id != "" && other.Annotations[collabv1alpha1.ExternalIDAnnotation] == "" && other.Namespace == c.Namespace
+	giveID := id != "" && other.Annotations[collabv1alpha1.ExternalIDAnnotation] == "" && shareID(other, c)
 	if !giveID && controllerutil.ContainsFinalizer(other, collabv1alpha1.Finalizer) {
 		return nil
 	}
@@ -215,6 +224,33 @@ func (r *Reconciler) passID(ctx context.Context, c, other *collabv1alpha1.Collab
 	}
 	if err := r.Client.Patch(ctx, patched, client.MergeFromWithOptions(other, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("handing the grant over to %s: %w", other.Name, err)
+	}
+	return nil
+}
+
+// leaveID readies the live declaration that takes c's grant over before c
+// is released without a provider call (deletionPolicy Orphan, or
+// managementPolicy Observe): when it records no external id, it gets the
+// one c recorded. A rename in Git of such an object prunes the old name,
+// often before the new one's first pass; for AppHarbor the recorded id is
+// the only way to find the person, and a create would be refused.
+// Uninstalling passes nothing on.
+func (r *Reconciler) leaveID(ctx context.Context, c *collabv1alpha1.Collaborator) error {
+	id := c.Annotations[collabv1alpha1.ExternalIDAnnotation]
+	orphaned := c.Spec.DeletionPolicy == collabv1alpha1.DeletionOrphan || c.Spec.ManagementPolicy == collabv1alpha1.ManagementObserve
+	if id == "" || !orphaned || r.Uninstall.Uninstalling() {
+		return nil
+	}
+	unlock := r.grants.lock(c)
+	defer unlock()
+	other, err := r.stillDeclared(ctx, c)
+	if err != nil || other == nil || !shareID(other, c) || other.Annotations[collabv1alpha1.ExternalIDAnnotation] != "" {
+		return err
+	}
+	patched := other.DeepCopy()
+	metav1.SetMetaDataAnnotation(&patched.ObjectMeta, collabv1alpha1.ExternalIDAnnotation, id)
+	if err := r.Client.Patch(ctx, patched, client.MergeFromWithOptions(other, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("leaving the external id to %s: %w", other.Name, err)
 	}
 	return nil
 }

@@ -247,3 +247,140 @@ func TestHandedOverExpiryRemovesLater(t *testing.T) {
 		})
 	}
 }
+
+// An AppHarbor duplicate in Conflict takes the owner's id too: when the
+// owner leaves with Orphan (which passes nothing on), the duplicate owns
+// the grant and changes the role by that id; without it, its create would
+// be refused (AppHarbor holds the email) and it would wait for a person.
+// Found by TestModelTrust (invariant (k)).
+func TestConflictingAppHarborDuplicateTakesTheOwnersID(t *testing.T) {
+	e, r := newEnv(t)
+	owner := ct.AppHarbor("owner", "bob@example.com", collabv1alpha1.AppHarborRoleCollaborator)
+	owner.Spec.DeletionPolicy = collabv1alpha1.DeletionOrphan
+	settled(t, e, r, owner)
+	e.Get(owner)
+	dup := ct.AppHarbor("dup", "bob@example.com", collabv1alpha1.AppHarborRoleAdministrator)
+	e.Create(dup)
+	passes := e.Run(r, dup, 2)
+	e.Get(dup)
+	if got := readyReason(dup); got != "False/"+collabv1alpha1.ReasonConflict {
+		t.Fatalf("duplicate Ready %q, want Conflict", got)
+	}
+	if got, want := dup.Annotations[collabv1alpha1.ExternalIDAnnotation], owner.Annotations[collabv1alpha1.ExternalIDAnnotation]; got != want {
+		t.Errorf("the duplicate in Conflict records id %q, the owner %q", got, want)
+	}
+	e.Delete(owner)
+	passes = append(passes, e.Settle(r, owner)...)
+	passes = append(passes, e.Settle(r, dup)...)
+	e.Get(dup)
+	if got := readyReason(dup); got != "True/"+collabv1alpha1.ReasonAvailable {
+		t.Errorf("the duplicate that took the grant over is %q, want Available:\n%s", got, ct.DescribePasses(passes))
+	}
+	if got := accessOf(e, dup); got.Role != string(collabv1alpha1.AppHarborRoleAdministrator) {
+		t.Errorf("AppHarbor holds bob as %q, want the new owner's administrator", got.Role)
+	}
+}
+
+// Renaming an AppHarbor Collaborator whose deletionPolicy is Orphan (or
+// whose managementPolicy is Observe), the old name pruned before the new
+// one's first pass: the old one leaves its id with the new one, which then
+// adopts the person by it instead of a create AppHarbor refuses. Found by
+// TestModelTrust (invariant (k)).
+func TestOrphanRenameOfAppHarborLeavesTheID(t *testing.T) {
+	for _, how := range []string{"Orphan", "Observe"} {
+		t.Run(how, func(t *testing.T) {
+			e, r := newEnv(t)
+			old := ct.AppHarbor("old", "bob@example.com", "")
+			if how == "Orphan" {
+				old.Spec.DeletionPolicy = collabv1alpha1.DeletionOrphan
+			}
+			settled(t, e, r, old)
+			if how == "Observe" {
+				e.Edit(old, func() { old.Spec.ManagementPolicy = collabv1alpha1.ManagementObserve })
+				e.Settle(r, old)
+			}
+			e.Get(old)
+			renamed := ct.AppHarbor("new", "bob@example.com", "")
+			renamed.Spec.DeletionPolicy = old.Spec.DeletionPolicy
+			e.Create(renamed)
+			e.Delete(old)
+			passes := e.Settle(r, old)
+			if e.Get(old) {
+				t.Fatal("the old object was not released")
+			}
+			passes = append(passes, e.Settle(r, renamed)...)
+			if n := providerWrites(passes...); n != 0 {
+				t.Errorf("%d provider writes during the rename, want none:\n%s", n, ct.DescribePasses(passes))
+			}
+			e.Get(renamed)
+			if got, want := renamed.Annotations[collabv1alpha1.ExternalIDAnnotation], old.Annotations[collabv1alpha1.ExternalIDAnnotation]; got != want {
+				t.Errorf("the new object records id %q, the old one recorded %q", got, want)
+			}
+			if got := readyReason(renamed); got != "True/"+collabv1alpha1.ReasonAvailable {
+				t.Errorf("the new object is %q, want Available:\n%s", got, ct.DescribePasses(passes))
+			}
+		})
+	}
+}
+
+// An expiry recorded while another declaration held the grant still has
+// its removal to do after a pass that failed or was paused in between
+// (each overwrites Synced, where the hand-over was recorded): when the
+// other declaration leaves with Orphan, the expired one removes the person,
+// WebTranslateIt included, which has no read to find them by. Found by
+// TestModelTrust (invariant (b), WebTranslateIt).
+func TestHandedOverExpirySurvivesAPausedPass(t *testing.T) {
+	for _, pname := range everyProvider {
+		t.Run(pname, func(t *testing.T) {
+			e, r := newEnv(t)
+			keeper := ct.Collaborator(pname, "keeper", "person")
+			settled(t, e, r, keeper)
+			expiringOne := ct.Collaborator(pname, "expiring", "person")
+			e.Create(expiringOne)
+			e.Settle(r, expiringOne)
+			e.Edit(expiringOne, func() { expiring(expiringOne, -time.Minute) })
+			e.Settle(r, expiringOne)
+			if !e.Holds(keeper) {
+				t.Fatal("the expiry removed the person the keeper declares")
+			}
+			e.Edit(expiringOne, func() { expiringOne.Annotations = map[string]string{collabv1alpha1.PausedAnnotation: "true"} })
+			e.Reconcile(r, expiringOne)
+			e.Edit(expiringOne, func() { delete(expiringOne.Annotations, collabv1alpha1.PausedAnnotation) })
+			e.Edit(keeper, func() { keeper.Spec.DeletionPolicy = collabv1alpha1.DeletionOrphan })
+			e.Delete(keeper)
+			e.Settle(r, keeper)
+			passes := e.Settle(r, expiringOne)
+			if e.Holds(expiringOne) {
+				t.Errorf("the keeper left with Orphan and the expired declaration did not remove the person:\n%s", ct.DescribePasses(passes))
+			}
+			e.Get(expiringOne)
+			if got := readyReason(expiringOne); got != "True/"+collabv1alpha1.ReasonExpired {
+				t.Errorf("expired declaration Ready %q", got)
+			}
+		})
+	}
+}
+
+// A duplicate waiting for the owner to apply the grant (here the owner is
+// paused) read the provider successfully: Synced=True, as API.md defines
+// it, while Ready waits. Found by TestModelTrust (invariant (j)).
+func TestWaitingDuplicateIsSynced(t *testing.T) {
+	e, r := newEnv(t)
+	owner := ct.QuantConnect("owner", "mia", true, false)
+	owner.Annotations = map[string]string{collabv1alpha1.PausedAnnotation: "true"}
+	e.Create(owner)
+	dup := ct.QuantConnect("dup", "mia", true, false)
+	e.Create(dup)
+	p := e.Reconcile(r, dup)
+	if n := p.ProviderWrites(); n != 0 {
+		t.Errorf("the duplicate wrote %d times at the provider: %v", n, p.Calls)
+	}
+	want := []ct.Cond{
+		{Type: collabv1alpha1.ConditionReady, Status: "False", Reason: collabv1alpha1.ReasonCreating},
+		{Type: collabv1alpha1.ConditionReconciling, Status: "True", Reason: collabv1alpha1.ReasonCreating},
+		{Type: collabv1alpha1.ConditionSynced, Status: "True", Reason: collabv1alpha1.ReasonReconcileSuccess},
+	}
+	if diff := cmp.Diff(want, ct.Conds(dup.Status.Conditions, dup.Generation)); diff != "" {
+		t.Errorf("duplicate conditions (-want +got):\n%s", diff)
+	}
+}

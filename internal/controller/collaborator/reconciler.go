@@ -152,7 +152,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Coll
 		// Nothing was learnt about the provider: like a failed read.
 		return r.fail(ctx, c, "Cannot use the ProviderConfig", err, true)
 	}
-	defer func() { res = r.noticeExpiry(c, conn.ProviderConfig.Spec.ExpiryNoticeOrDefault(), res) }()
+	defer func() { res = r.noticeExpiry(c, conn.Spec.ExpiryNoticeOrDefault(), res) }()
 	if c.Spec.ManagementPolicy == collabv1alpha1.ManagementObserve {
 		return r.reconcileObserve(ctx, c, conn)
 	}
@@ -267,7 +267,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Coll
 		c.Spec.ProviderName()+" holds the collaborator as specified", "The last answer of "+c.Spec.ProviderName()+" showed the collaborator")
 	c.Status.LastSyncTime = engine.Now()
 	r.report.Retry.Succeeded(c)
-	return ctrl.Result{RequeueAfter: engine.NextRead(obs.ObservedAt, conn.ProviderConfig.Spec.SyncIntervalOrDefault())}, nil
+	return ctrl.Result{RequeueAfter: engine.NextRead(obs.ObservedAt, conn.Spec.SyncIntervalOrDefault())}, nil
 }
 
 // reconcileDelete runs the provider's delete (or, with Orphan, does not)
@@ -275,6 +275,11 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, c *collabv1alpha1.Coll
 func (r *Reconciler) reconcileDelete(ctx context.Context, c *collabv1alpha1.Collaborator, st *engine.StatusWriter[*collabv1alpha1.Collaborator]) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(c, collabv1alpha1.Finalizer) {
 		return ctrl.Result{}, nil
+	}
+	// Released without a call below: another declaration keeping the
+	// person gets the id first (ownership.go).
+	if err := r.leaveID(ctx, c); err != nil {
+		return ctrl.Result{}, err
 	}
 	if c.Spec.DeletionPolicy == collabv1alpha1.DeletionOrphan {
 		r.report.Event(c, corev1.EventTypeNormal, eventOrphaned, "Delete", "Left the collaborator at %s (deletionPolicy Orphan)", c.Spec.ProviderName())
@@ -289,6 +294,11 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, c *collabv1alpha1.Coll
 		return ctrl.Result{}, err
 	}
 
+	// A use the ClusterProviderConfig's grants do not permit makes no
+	// provider call and learns nothing of other declarations either.
+	if err := r.Connector.Permit(ctx, connector.CollaboratorUse(c)); err != nil {
+		return r.failDelete(ctx, c, err)
+	}
 	// One grant, one owner: while another live declaration holds the same
 	// access (a rename in Git, a duplicate), ending this one removes nobody.
 	unlock := r.grants.lock(c)
@@ -330,7 +340,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, c *collabv1alpha1.Coll
 // connect resolves the Collaborator's ProviderConfig, checks that it is for
 // the same provider, and builds a client with its credentials.
 func (r *Reconciler) connect(ctx context.Context, c *collabv1alpha1.Collaborator) (*connector.Connection, error) {
-	return r.Connector.For(ctx, c.Namespace, c.Spec.ProviderConfigRef.Name, c.Spec.ProviderName(), "Collaborator")
+	return r.Connector.For(ctx, connector.CollaboratorUse(c))
 }
 
 // fail records a failed step (see engine.Reporter.Fail).
@@ -345,7 +355,11 @@ func (r *Reconciler) failDelete(ctx context.Context, c *collabv1alpha1.Collabora
 	msg := engine.CapMessage(fmt.Sprintf("Removing the collaborator at the provider failed: %s. %s "+
 		"If the provider or its credentials are gone for good, set spec.deletionPolicy to Orphan to release this object without calling the provider.",
 		engine.Sentence(err), engine.Advice(f.Reason)))
-	engine.MarkFailure(&c.Status.Conditions, c.Generation, f, collabv1alpha1.ReasonDeleting, msg, false)
+	readyReason := collabv1alpha1.ReasonDeleting
+	if f.Reason == collabv1alpha1.ReasonNotPermitted {
+		readyReason = f.Reason
+	}
+	engine.MarkFailure(&c.Status.Conditions, c.Generation, f, readyReason, msg, false)
 	logf.FromContext(ctx).Info("Delete blocked", "reason", f.Reason, "error", err.Error())
 	r.report.Event(c, corev1.EventTypeWarning, engine.EventSyncFailed, "Delete", "%s", msg)
 	return r.report.Retry.Failed(c, f), nil

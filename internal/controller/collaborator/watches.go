@@ -27,7 +27,17 @@ import (
 // that use them, so fixed credentials apply at once.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.init()
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr)
+	if r.Connector.ClusterResourceNamespace() != "" {
+		b = usage.WatchClusterProviderConfigs(b, r.collaboratorsOfProviderConfig, func(ctx context.Context, o client.Object) []reconcile.Request {
+			reqs, err := usage.ClusterUsersIn(ctx, r.Client, o.GetName())
+			if err != nil {
+				logf.FromContext(ctx).Error(err, "Listing the Collaborators of a namespace failed", "namespace", o.GetName())
+			}
+			return reqs
+		})
+	}
+	return b.
 		For(&collabv1alpha1.Collaborator{}, builder.WithPredicates(
 			// Status writes are ours; only spec, annotation (adoption,
 			// pause, reconcile requests) and deletion changes need a pass.
@@ -35,7 +45,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&collabv1alpha1.ProviderConfig{},
 			handler.EnqueueRequestsFromMapFunc(r.collaboratorsOfProviderConfig),
 			builder.WithPredicates(usage.ProviderConfigChanged())).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usage.ThroughProviderConfigs(r.Client, r.collaboratorsOfProviderConfig))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(usage.ThroughProviderConfigs(r.Client,
+			r.Connector.ClusterResourceNamespace(), r.collaboratorsOfProviderConfig))).
 		// A declaration that ends or changes hands its grant to the next
 		// owner, or lifts a Conflict, at once.
 		Watches(&collabv1alpha1.Collaborator{}, handler.EnqueueRequestsFromMapFunc(r.othersOfGrant),

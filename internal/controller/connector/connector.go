@@ -1,7 +1,10 @@
-// Package connector turns a ProviderConfig into a provider client. The
-// manager builds one Connector and hands it to every reconciler, so there
-// is one credential cache: a Secret is read once per change, whoever
-// notices the change first, and a ProviderConfig's entry goes with it.
+// Package connector turns a ProviderConfig or a ClusterProviderConfig into
+// a provider client. The manager builds one Connector and hands it to
+// every reconciler, so there is one credential cache: a Secret is read
+// once per change, whoever notices the change first, and a credentials
+// object's entry goes with it. It is also where a ClusterProviderConfig's
+// grants are enforced: no client is handed out for a use they do not
+// permit.
 package connector
 
 import (
@@ -45,6 +48,11 @@ type Options struct {
 	// holds nothing, since no delete will need the credentials. Nil never
 	// says so.
 	Uninstall *uninstall.Watch
+	// ClusterResourceNamespace is where ClusterProviderConfigs' Secrets
+	// live (--cluster-resource-namespace). Empty: this installation serves
+	// no ClusterProviderConfig (a namespace-scoped install), and every
+	// reference to one is NotPermitted.
+	ClusterResourceNamespace string
 }
 
 // Connector turns a ProviderConfig into a provider.Client. Every reconciler
@@ -57,11 +65,14 @@ type Connector struct {
 	providers *provider.Registry
 	allowed   *provider.URLAllowList
 	uninstall *uninstall.Watch
+	clusterNS string
 
-	// built holds the last client built per ProviderConfig, reused while
-	// neither the ProviderConfig's generation nor the Secret's
-	// resourceVersion moved: credentials are read and parsed once per
-	// change, not once per pass.
+	// built holds the last client built per credentials object (a
+	// ClusterProviderConfig's key has no namespace, so every namespace
+	// using it shares one entry, one client, and through its fingerprint
+	// one request budget and one read snapshot), reused while neither the
+	// object's generation nor the Secret's resourceVersion moved:
+	// credentials are read and parsed once per change, not once per pass.
 	mu    sync.Mutex
 	built map[types.NamespacedName]*Connection
 }
@@ -69,11 +80,17 @@ type Connector struct {
 // New builds the manager's Connector.
 func New(o Options) *Connector {
 	return &Connector{client: o.Client, secrets: o.SecretReader, metadata: o.SecretMetadata,
-		providers: o.Providers, allowed: o.AllowedURLs, uninstall: o.Uninstall, built: map[types.NamespacedName]*Connection{}}
+		providers: o.Providers, allowed: o.AllowedURLs, uninstall: o.Uninstall, clusterNS: o.ClusterResourceNamespace,
+		built: map[types.NamespacedName]*Connection{}}
 }
 
-// Forget drops what was built for a ProviderConfig that is gone, so its
-// credentials do not outlive it in memory.
+// ClusterResourceNamespace is where ClusterProviderConfigs' Secrets live;
+// "" when this installation serves no ClusterProviderConfig.
+func (k *Connector) ClusterResourceNamespace() string { return k.clusterNS }
+
+// Forget drops what was built for a credentials object that is gone (a
+// ClusterProviderConfig's key has no namespace), so its credentials do not
+// outlive it in memory.
 func (k *Connector) Forget(pc types.NamespacedName) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -83,20 +100,28 @@ func (k *Connector) Forget(pc types.NamespacedName) {
 // Connection is a ready provider client and the objects it was built from,
 // which a pending delete needs to keep.
 type Connection struct {
-	// Client talks to the provider with the ProviderConfig's credentials.
+	// Client talks to the provider with the credentials object's
+	// credentials.
 	Client provider.Client
-	// ProviderConfig is the object the client was built from.
-	ProviderConfig *collabv1alpha1.ProviderConfig
+	// Config is the object the client was built from: a
+	// *collabv1alpha1.ProviderConfig or a *collabv1alpha1.ClusterProviderConfig.
+	Config client.Object
+	// Spec is Config's provider settings (sync interval, rate limit,
+	// provider block).
+	Spec *collabv1alpha1.ProviderConfigSpec
 	// Secret is the Secret's metadata (or the whole Secret when no
 	// metadata cache is configured), for its finalizers.
 	Secret client.Object
-	// Endpoint is the ProviderConfig's provider block.
+	// Endpoint is Config's provider block.
 	Endpoint collabv1alpha1.Endpoint
-	// Version names the ProviderConfig generation and Secret version the
-	// client was built from.
+	// Version names the object generation and Secret version the client
+	// was built from.
 	Version string
 	// Fingerprint identifies the credentials (provider.Credentials).
 	Fingerprint string
+	// Grants are, for a ClusterProviderConfig reached through For, the
+	// grants that permit the use it was asked for; nil otherwise.
+	Grants []collabv1alpha1.ClusterGrant
 
 	// uninstall is the Connector's (see Hold).
 	uninstall *uninstall.Watch
@@ -118,54 +143,84 @@ func (k *Connector) ProviderConfig(ctx context.Context, namespace, name string) 
 	return pc, nil
 }
 
-// Connect checks the ProviderConfig's base URL against the allow-list,
-// reads its Secret and builds a client for it. No credential is read
-// before the base URL is known to be allowed.
-func (k *Connector) Connect(ctx context.Context, pc *collabv1alpha1.ProviderConfig) (*Connection, error) {
-	ep, ok := pc.Spec.Endpoint()
+// source is a credentials object as Connect reads it.
+type source struct {
+	obj  client.Object
+	spec *collabv1alpha1.ProviderConfigSpec
+	// kind names the object's kind in messages.
+	kind string
+	// secretNamespace is where its Secret lives.
+	secretNamespace string
+}
+
+// sourceOf reads a ProviderConfig or a ClusterProviderConfig.
+func (k *Connector) sourceOf(obj client.Object) (source, error) {
+	switch o := obj.(type) {
+	case *collabv1alpha1.ProviderConfig:
+		return source{obj: o, spec: &o.Spec, kind: collabv1alpha1.KindProviderConfig, secretNamespace: o.Namespace}, nil
+	case *collabv1alpha1.ClusterProviderConfig:
+		if k.clusterNS == "" {
+			return source{}, notServed()
+		}
+		return source{obj: o, spec: &o.Spec.ProviderConfigSpec, kind: collabv1alpha1.KindClusterProviderConfig, secretNamespace: k.clusterNS}, nil
+	}
+	return source{}, fmt.Errorf("connecting through a %T: not a credentials object", obj)
+}
+
+// Connect checks the base URL of a ProviderConfig or ClusterProviderConfig
+// against the allow-list, reads its Secret (a ClusterProviderConfig's from
+// the cluster resource namespace) and builds a client for it. No
+// credential is read before the base URL is known to be allowed. It does
+// not look at grants: For does, for the objects that use the credentials.
+func (k *Connector) Connect(ctx context.Context, obj client.Object) (*Connection, error) {
+	src, err := k.sourceOf(obj)
+	if err != nil {
+		return nil, err
+	}
+	ep, ok := src.spec.Endpoint()
 	if !ok {
 		return nil, &engine.SetupError{
 			Reason:   collabv1alpha1.ReasonCredentialsInvalid,
-			Message:  fmt.Sprintf("ProviderConfig %q configures no provider", pc.Name),
+			Message:  fmt.Sprintf("%s %q configures no provider", src.kind, obj.GetName()),
 			Terminal: true,
 		}
 	}
-	if err := k.checkBaseURL(pc, ep); err != nil {
+	if err := k.checkBaseURL(src, ep); err != nil {
 		return nil, err
 	}
-	key := types.NamespacedName{Namespace: pc.Namespace, Name: ep.SecretName}
+	key := types.NamespacedName{Namespace: src.secretNamespace, Name: ep.SecretName}
 	meta, err := k.secretMetadata(ctx, key)
 	if apierrors.IsNotFound(err) {
-		return nil, secretNotFound(pc, ep)
+		return nil, secretNotFound(src, ep)
 	}
 	if err != nil {
 		return nil, err
 	}
-	version := fmt.Sprintf("%s/%d/%s/%s", pc.UID, pc.Generation, meta.GetUID(), meta.GetResourceVersion())
-	pcKey := types.NamespacedName{Namespace: pc.Namespace, Name: pc.Name}
+	version := fmt.Sprintf("%s/%d/%s/%s", obj.GetUID(), obj.GetGeneration(), meta.GetUID(), meta.GetResourceVersion())
+	objKey := client.ObjectKeyFromObject(obj)
 	// Building holds the lock: a changed Secret is then read once, not by
 	// every pass that notices the change at the same moment. Builds are
 	// rare (a change), reuses cheap.
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if prev := k.built[pcKey]; prev != nil && prev.Version == version && meta.GetResourceVersion() != "" {
+	if prev := k.built[objKey]; prev != nil && prev.Version == version && meta.GetResourceVersion() != "" {
 		conn := *prev
-		conn.ProviderConfig, conn.Secret = pc, meta
+		conn.Config, conn.Spec, conn.Secret = obj, src.spec, meta
 		return &conn, nil
 	}
 
 	secret := &corev1.Secret{}
 	err = k.secrets.Get(ctx, key, secret)
 	if apierrors.IsNotFound(err) {
-		return nil, secretNotFound(pc, ep)
+		return nil, secretNotFound(src, ep)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading Secret %s/%s: %w", pc.Namespace, ep.SecretName, err)
+		return nil, fmt.Errorf("reading Secret %s: %w", key, err)
 	}
 	creds := provider.Credentials(secret.Data)
-	rps, burst := pc.Spec.Budget()
+	rps, burst := src.spec.Budget()
 	pcl, err := k.providers.New(ep.Provider, provider.Config{
-		BaseURL: ep.BaseURL, Credentials: creds, SyncInterval: pc.Spec.SyncIntervalOrDefault(),
+		BaseURL: ep.BaseURL, Credentials: creds, SyncInterval: src.spec.SyncIntervalOrDefault(),
 		RequestsPerSecond: rps, Burst: burst,
 	})
 	if err != nil {
@@ -173,16 +228,16 @@ func (k *Connector) Connect(ctx context.Context, pc *collabv1alpha1.ProviderConf
 		// failure here is for a person to fix in the Secret.
 		return nil, &engine.SetupError{
 			Reason:   collabv1alpha1.ReasonCredentialsInvalid,
-			Message:  fmt.Sprintf("Secret %q of ProviderConfig %q is unusable: %v", ep.SecretName, pc.Name, err),
+			Message:  fmt.Sprintf("Secret %q of %s %q is unusable: %v", ep.SecretName, src.kind, obj.GetName(), err),
 			Terminal: true,
 		}
 	}
 	if k.metadata == nil {
 		meta = secret
 	}
-	conn := &Connection{Client: pcl, ProviderConfig: pc, Secret: meta, Endpoint: ep, Version: version, Fingerprint: creds.Fingerprint(),
-		uninstall: k.uninstall}
-	k.built[pcKey] = conn
+	conn := &Connection{Client: pcl, Config: obj, Spec: src.spec, Secret: meta, Endpoint: ep, Version: version,
+		Fingerprint: creds.Fingerprint(), uninstall: k.uninstall}
+	k.built[objKey] = conn
 	return conn, nil
 }
 
@@ -208,16 +263,16 @@ func (k *Connector) secretMetadata(ctx context.Context, key types.NamespacedName
 	return secret, nil
 }
 
-func secretNotFound(pc *collabv1alpha1.ProviderConfig, ep collabv1alpha1.Endpoint) error {
+func secretNotFound(src source, ep collabv1alpha1.Endpoint) error {
 	return &engine.SetupError{
 		Reason: collabv1alpha1.ReasonSecretNotFound,
-		Message: fmt.Sprintf("Secret %q named by ProviderConfig %q not found in namespace %q; create it, the operator retries",
-			ep.SecretName, pc.Name, pc.Namespace),
+		Message: fmt.Sprintf("Secret %q named by %s %q not found in namespace %q; create it, the operator retries",
+			ep.SecretName, src.kind, src.obj.GetName(), src.secretNamespace),
 	}
 }
 
 // checkBaseURL refuses a base URL the manager may not send credentials to.
-func (k *Connector) checkBaseURL(pc *collabv1alpha1.ProviderConfig, ep collabv1alpha1.Endpoint) error {
+func (k *Connector) checkBaseURL(src source, ep collabv1alpha1.Endpoint) error {
 	base := ep.BaseURL
 	if base == "" {
 		// The API server defaults baseURL; an empty one bypassed defaulting
@@ -233,9 +288,9 @@ func (k *Connector) checkBaseURL(pc *collabv1alpha1.ProviderConfig, ep collabv1a
 	}
 	return &engine.SetupError{
 		Reason: collabv1alpha1.ReasonBaseURLNotAllowed,
-		Message: fmt.Sprintf("ProviderConfig %q: baseURL %q is not allowed by the manager's --allowed-provider-urls (%s), "+
+		Message: fmt.Sprintf("%s %q: baseURL %q is not allowed by the manager's --allowed-provider-urls (%s), "+
 			"so no credential is sent to it; use the provider's documented https URL, or ask the operator's administrators "+
-			"to add this one to --allowed-provider-urls", pc.Name, base, allowed),
+			"to add this one to --allowed-provider-urls", src.kind, src.obj.GetName(), base, allowed),
 		Terminal: true,
 	}
 }
@@ -251,7 +306,7 @@ func Hold(ctx context.Context, cl client.Client, conn *Connection) error {
 	if conn.uninstall.Uninstalling() {
 		return nil
 	}
-	for _, o := range []client.Object{conn.ProviderConfig, conn.Secret} {
+	for _, o := range []client.Object{conn.Config, conn.Secret} {
 		if controllerutil.ContainsFinalizer(o, collabv1alpha1.InUseFinalizer) {
 			continue
 		}
@@ -290,7 +345,9 @@ func PatchFinalizer(ctx context.Context, cl client.Client, o client.Object, hold
 func kindOf(o client.Object) string {
 	switch o.(type) {
 	case *collabv1alpha1.ProviderConfig:
-		return "ProviderConfig"
+		return collabv1alpha1.KindProviderConfig
+	case *collabv1alpha1.ClusterProviderConfig:
+		return collabv1alpha1.KindClusterProviderConfig
 	default:
 		return KindSecret
 	}
@@ -305,23 +362,4 @@ func SecretMetadata() *metav1.PartialObjectMetadata {
 	m := &metav1.PartialObjectMetadata{}
 	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(KindSecret))
 	return m
-}
-
-// For resolves the ProviderConfig an object references, checks that it
-// configures the provider the object is for (kind names the object's kind
-// in the message), and connects.
-func (k *Connector) For(ctx context.Context, namespace, name, providerName, kind string) (*Connection, error) {
-	pc, err := k.ProviderConfig(ctx, namespace, name)
-	if err != nil {
-		return nil, err
-	}
-	if ep, ok := pc.Spec.Endpoint(); ok && ep.Provider != providerName {
-		return nil, &engine.SetupError{
-			Reason: collabv1alpha1.ReasonProviderMismatch,
-			Message: fmt.Sprintf("ProviderConfig %q configures %s but this %s has a %s block",
-				pc.Name, ep.Provider, kind, providerName),
-			Terminal: true,
-		}
-	}
-	return k.Connect(ctx, pc)
 }

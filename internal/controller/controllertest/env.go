@@ -177,16 +177,11 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	builder := fakeclient.NewClientBuilder().
 		WithScheme(scheme).
-		WithStatusSubresource(&collabv1alpha1.Collaborator{}, &collabv1alpha1.ProviderConfig{}, &collabv1alpha1.AccessPolicy{}).
-		WithIndex(&collabv1alpha1.Collaborator{}, usage.IndexProviderConfigRef, func(o client.Object) []string {
-			return []string{o.(*collabv1alpha1.Collaborator).Spec.ProviderConfigRef.Name}
-		}).
-		WithIndex(&collabv1alpha1.ProviderConfig{}, usage.IndexSecretRef, func(o client.Object) []string {
-			if ep, ok := o.(*collabv1alpha1.ProviderConfig).Spec.Endpoint(); ok {
-				return []string{ep.SecretName}
-			}
-			return nil
-		})
+		WithStatusSubresource(&collabv1alpha1.Collaborator{}, &collabv1alpha1.ProviderConfig{}, &collabv1alpha1.AccessPolicy{},
+			&collabv1alpha1.ClusterProviderConfig{}).
+		WithIndex(&collabv1alpha1.Collaborator{}, usage.IndexProviderConfigRef, usage.RefIndex).
+		WithIndex(&collabv1alpha1.ProviderConfig{}, usage.IndexSecretRef, usage.SecretIndex).
+		WithIndex(&collabv1alpha1.ClusterProviderConfig{}, usage.IndexSecretRef, usage.SecretIndex)
 	for _, ix := range accesspolicy.Indexes() {
 		builder = builder.WithIndex(ix.Object, ix.Field, ix.Extract)
 	}

@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
 	ct "github.com/collab-dev/collaborator-operator/internal/controller/controllertest"
 )
 
@@ -42,8 +43,7 @@ func TestNewConnector(t *testing.T) {
 	if k == e.Connector {
 		t.Fatal("NewConnector returned the Env's connector")
 	}
-	conn, err := k.For(context.Background(), ct.Namespace, ct.ConfigName(collabv1alpha1.ProviderQuantConnect),
-		collabv1alpha1.ProviderQuantConnect, "Collaborator")
+	conn, err := k.For(context.Background(), connector.CollaboratorUse(ct.QuantConnect("a", "a", false, false)))
 	if err != nil || conn.Client == nil {
 		t.Fatalf("connecting with the fixture credentials: %v", err)
 	}

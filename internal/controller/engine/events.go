@@ -46,7 +46,10 @@ func (r *Reporter) Fail(ctx context.Context, obj client.Object, conds *[]metav1.
 	msg := CapMessage(fmt.Sprintf("%s: %s. %s", what, Sentence(err), Advice(f.Reason)))
 	gen := obj.GetGeneration()
 	ready := meta.FindStatusCondition(*conds, collabv1alpha1.ConditionReady)
-	periodic := readOnly && ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == gen
+	// NotPermitted is no failed read but a refusal to read at all: Ready
+	// never survives it.
+	periodic := readOnly && f.Reason != collabv1alpha1.ReasonNotPermitted &&
+		ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == gen
 	MarkFailure(conds, gen, f, f.Reason, msg, periodic)
 	logf.FromContext(ctx).Info("Reconcile failed", "reason", f.Reason, "terminal", f.Terminal, "error", err.Error())
 	r.Event(obj, corev1.EventTypeWarning, EventSyncFailed, "Reconcile", "%s", msg)

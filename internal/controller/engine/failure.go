@@ -89,6 +89,8 @@ func Advice(reason string) string {
 		return "Retrying after the wait the provider asked for, or with backoff when it named none."
 	case collabv1alpha1.ReasonBaseURLNotAllowed:
 		return "Fix the ProviderConfig's baseURL or the manager's --allowed-provider-urls; the operator retries as soon as the ProviderConfig changes."
+	case collabv1alpha1.ReasonNotPermitted:
+		return "Ask the ClusterProviderConfig's administrators to widen its grants; the operator retries as soon as they or the namespace's labels change."
 	case collabv1alpha1.ReasonExternalIDUnknown:
 		return "The operator retries as soon as the annotation is set."
 	case collabv1alpha1.ReasonKubernetesAPIError:

@@ -24,11 +24,19 @@ import (
 const IndexField = ".grant"
 
 // Key is a Collaborator's grant: its credentials object (the
-// ProviderConfig, in the Collaborator's namespace), the provider, the
+// ProviderConfig, in the Collaborator's namespace, or the
+// ClusterProviderConfig, the same from every namespace), the provider, the
 // target and the member, the member case-folded as providers compare them.
+// So one person declared through one ClusterProviderConfig on one target
+// from two namespaces is one grant.
 func Key(c *collabv1alpha1.Collaborator) string {
 	s := &c.Spec
 	creds := c.Namespace + "/" + s.ProviderConfigRef.Name
+	if s.ProviderConfigRef.IsCluster() {
+		// No namespace is named with capitals: this never collides with
+		// a ProviderConfig's.
+		creds = collabv1alpha1.KindClusterProviderConfig + "/" + s.ProviderConfigRef.Name
+	}
 	switch {
 	case s.QuantConnect != nil:
 		return strings.Join([]string{creds, collabv1alpha1.ProviderQuantConnect,

@@ -28,7 +28,8 @@ import (
 )
 
 // SecretReconciler holds the collab.dev/in-use finalizer on a credentials
-// Secret exactly while a ProviderConfig that names it is used by a
+// Secret exactly while a ProviderConfig, or a ClusterProviderConfig (its
+// Secret in the cluster resource namespace), that names it is used by a
 // Collaborator. A Secret deleted first (kubectl delete -f, a GitOps prune,
 // a namespace deletion) then stays readable until every pending revocation
 // has run. It sees Secrets by metadata only and never reads their data.
@@ -45,6 +46,9 @@ type SecretReconciler struct {
 	SecretMetadata client.Reader
 	// Uninstall says when the operator is being uninstalled; nil never does.
 	Uninstall *uninstall.Watch
+	// ClusterResourceNamespace is where ClusterProviderConfigs' Secrets
+	// live; empty when this installation serves no ClusterProviderConfig.
+	ClusterResourceNamespace string
 }
 
 // Reconcile keeps one Secret's in-use finalizer true to its users.
@@ -86,14 +90,15 @@ func (r *SecretReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 // again; a conflict is ordinary concurrency, not a failure to log.
 const ConflictRetry = 100 * time.Millisecond
 
-// inUse reports whether a ProviderConfig naming the Secret has Collaborators.
+// inUse reports whether a credentials object naming the Secret has
+// Collaborators.
 func (r *SecretReconciler) inUse(ctx context.Context, namespace, name string) (bool, error) {
-	pcs := &collabv1alpha1.ProviderConfigList{}
-	if err := r.Client.List(ctx, pcs, client.InNamespace(namespace), client.MatchingFields{usage.IndexSecretRef: name}); err != nil {
-		return false, fmt.Errorf("listing ProviderConfigs of Secret %s/%s: %w", namespace, name, err)
+	holders, err := usage.SecretHolders(ctx, r.Client, r.ClusterResourceNamespace, namespace, name)
+	if err != nil {
+		return false, err
 	}
-	for i := range pcs.Items {
-		used, err := usage.InUseByCollaborators(ctx, r.Client, namespace, pcs.Items[i].Name)
+	for _, h := range holders {
+		used, err := usage.InUseByCollaborators(ctx, r.Client, h.GetNamespace(), h.GetName())
 		if err != nil || used {
 			return true, err
 		}
@@ -109,13 +114,18 @@ func (r *SecretReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if secrets == nil {
 		secrets = r.Client
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(connector.SecretMetadata(), builder.OnlyMetadata, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 			return controllerutil.ContainsFinalizer(o, collabv1alpha1.InUseFinalizer)
 		}))).
 		// A ProviderConfig that appears, goes, or names another Secret
 		// changes which Secrets are in use.
-		Watches(&collabv1alpha1.ProviderConfig{}, usage.EachVersion(enqueueSecretOf)).
+		Watches(&collabv1alpha1.ProviderConfig{}, usage.EachVersion(r.enqueueSecretOf))
+	if r.ClusterResourceNamespace != "" {
+		// So does a ClusterProviderConfig.
+		b = b.Watches(&collabv1alpha1.ClusterProviderConfig{}, usage.EachVersion(r.enqueueSecretOf))
+	}
+	return b.
 		// A Collaborator that appears or goes changes whether its
 		// ProviderConfig's Secret is in use.
 		Watches(&collabv1alpha1.Collaborator{}, handler.EnqueueRequestsFromMapFunc(r.secretOfCollaborator),
@@ -127,28 +137,48 @@ func (r *SecretReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-func enqueueSecretOf(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	pc, ok := o.(*collabv1alpha1.ProviderConfig)
-	if !ok {
-		return
-	}
-	if ep, ok := pc.Spec.Endpoint(); ok && ep.SecretName != "" {
-		q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Namespace: pc.Namespace, Name: ep.SecretName}})
+func (r *SecretReconciler) enqueueSecretOf(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if key, ok := r.secretKey(o); ok {
+		q.Add(reconcile.Request{NamespacedName: key})
 	}
 }
 
+// secretKey names the Secret of a ProviderConfig (in its namespace) or a
+// ClusterProviderConfig (in the cluster resource namespace).
+func (r *SecretReconciler) secretKey(o client.Object) (client.ObjectKey, bool) {
+	spec := usage.SpecOf(o)
+	if spec == nil {
+		return client.ObjectKey{}, false
+	}
+	ep, ok := spec.Endpoint()
+	if !ok || ep.SecretName == "" {
+		return client.ObjectKey{}, false
+	}
+	ns := o.GetNamespace()
+	if ns == "" {
+		if r.ClusterResourceNamespace == "" {
+			return client.ObjectKey{}, false
+		}
+		ns = r.ClusterResourceNamespace
+	}
+	return client.ObjectKey{Namespace: ns, Name: ep.SecretName}, true
+}
+
 // secretKeyOf names a Collaborator's credentials Secret, through its
-// ProviderConfig in the cache.
+// credentials object in the cache.
 func (r *SecretReconciler) secretKeyOf(ctx context.Context, c *collabv1alpha1.Collaborator) (client.ObjectKey, error) {
+	if c.Spec.ProviderConfigRef.IsCluster() && r.ClusterResourceNamespace == "" {
+		return client.ObjectKey{}, fmt.Errorf("ClusterProviderConfig %s is not served", c.Spec.ProviderConfigRef.Name)
+	}
 	pc, err := usage.ProviderConfigOf(ctx, r.Client, c)
 	if err != nil {
 		return client.ObjectKey{}, err
 	}
-	ep, ok := pc.Spec.Endpoint()
-	if !ok || ep.SecretName == "" {
-		return client.ObjectKey{}, fmt.Errorf("ProviderConfig %s/%s names no Secret", pc.Namespace, pc.Name)
+	key, ok := r.secretKey(pc)
+	if !ok {
+		return client.ObjectKey{}, fmt.Errorf("%s %s names no Secret", c.Spec.ProviderConfigRef.Kind, pc.GetName())
 	}
-	return client.ObjectKey{Namespace: pc.Namespace, Name: ep.SecretName}, nil
+	return key, nil
 }
 
 // secretMetadataOf reads the metadata of a Collaborator's credentials

@@ -1,4 +1,5 @@
-// Package usage answers which objects use a ProviderConfig or a Secret,
+// Package usage answers which objects use a ProviderConfig, a
+// ClusterProviderConfig or a Secret,
 // from the manager cache's field indexes, and holds the watch plumbing
 // that follows those references: every reconciler that must react when
 // credentials change or a Collaborator comes or goes uses it.
@@ -7,11 +8,14 @@ package usage
 import (
 	"context"
 	"fmt"
+	"maps"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -26,39 +30,186 @@ import (
 
 // Field indexes used to find the objects a change affects without polling.
 const (
-	// IndexProviderConfigRef indexes Collaborators by the ProviderConfig
-	// they reference.
+	// IndexProviderConfigRef indexes Collaborators by the credentials
+	// object they reference (RefValue).
 	IndexProviderConfigRef = ".spec.providerConfigRef.name"
-	// IndexSecretRef indexes ProviderConfigs by their credentials Secret.
+	// IndexSecretRef indexes ProviderConfigs and ClusterProviderConfigs by
+	// their credentials Secret.
 	IndexSecretRef = ".spec.credentialsSecretRef.name" //nolint:gosec // a field index name, not a credential
 )
 
+// clusterPrefix marks a ClusterProviderConfig in RefValue; no object name
+// holds a "/", so a ProviderConfig named like a ClusterProviderConfig never
+// shares its value.
+const clusterPrefix = collabv1alpha1.KindClusterProviderConfig + "/"
+
+// RefValue is a reference as IndexProviderConfigRef holds it: the
+// ProviderConfig's name (looked up in the referrer's namespace), or
+// "ClusterProviderConfig/" and the name.
+func RefValue(ref collabv1alpha1.ProviderConfigReference) string {
+	if ref.IsCluster() {
+		return clusterPrefix + ref.Name
+	}
+	return ref.Name
+}
+
+// AnyCluster is the value the reference indexes hold, besides RefValue,
+// for every reference to a ClusterProviderConfig, so that a namespace's
+// users of any of them are found (a label change re-checks their grants).
+// No ProviderConfig is named so: names are lower case.
+const AnyCluster = collabv1alpha1.KindClusterProviderConfig
+
+// RefValues are the values a reference index holds for ref: RefValue,
+// and AnyCluster for a ClusterProviderConfig.
+func RefValues(ref collabv1alpha1.ProviderConfigReference) []string {
+	if ref.IsCluster() {
+		return []string{RefValue(ref), AnyCluster}
+	}
+	return []string{RefValue(ref)}
+}
+
+// RefIndex is the index function of IndexProviderConfigRef.
+func RefIndex(o client.Object) []string {
+	c, ok := o.(*collabv1alpha1.Collaborator)
+	if !ok {
+		return nil
+	}
+	return RefValues(c.Spec.ProviderConfigRef)
+}
+
+// ClusterUsersIn lists the Collaborators of a namespace that reference a
+// ClusterProviderConfig, whichever.
+func ClusterUsersIn(ctx context.Context, cl client.Reader, namespace string) ([]reconcile.Request, error) {
+	list := &collabv1alpha1.CollaboratorList{}
+	if err := cl.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{IndexProviderConfigRef: AnyCluster},
+		client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing the Collaborators of namespace %s using ClusterProviderConfigs: %w", namespace, err)
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs, nil
+}
+
+// WatchClusterProviderConfigs adds to b the watches that re-check the
+// users of ClusterProviderConfigs at once: a ClusterProviderConfig's spec
+// change (its grants) or Ready flip, which ofConfig maps to its users, and
+// a Namespace's label change, which inNamespace maps to the users there.
+// Namespaces are watched by metadata only.
+func WatchClusterProviderConfigs(b *builder.Builder, ofConfig, inNamespace handler.MapFunc) *builder.Builder {
+	return b.
+		Watches(&collabv1alpha1.ClusterProviderConfig{}, handler.EnqueueRequestsFromMapFunc(ofConfig),
+			builder.WithPredicates(ProviderConfigChanged())).
+		WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(inNamespace),
+			builder.WithPredicates(LabelsChanged()))
+}
+
+// LabelsChanged passes the updates of an object (a Namespace) whose labels
+// changed: a namespaceSelector may select it now, or no longer.
+func LabelsChanged() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc: func(event.CreateEvent) bool { return false },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return !maps.Equal(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+		},
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+// KeyOf is how the usage functions name a reference's credentials object:
+// a ProviderConfig by namespace and name, a ClusterProviderConfig by name
+// alone (Namespace empty), as client.ObjectKeyFromObject names them.
+func KeyOf(namespace string, ref collabv1alpha1.ProviderConfigReference) client.ObjectKey {
+	if ref.IsCluster() {
+		return client.ObjectKey{Name: ref.Name}
+	}
+	return client.ObjectKey{Namespace: namespace, Name: ref.Name}
+}
+
+// SecretIndex is the index function of IndexSecretRef.
+func SecretIndex(o client.Object) []string {
+	if spec := SpecOf(o); spec != nil {
+		if ep, ok := spec.Endpoint(); ok {
+			return []string{ep.SecretName}
+		}
+	}
+	return nil
+}
+
+// SpecOf is a ProviderConfig's or ClusterProviderConfig's provider
+// settings, or nil for another object.
+func SpecOf(o client.Object) *collabv1alpha1.ProviderConfigSpec {
+	switch x := o.(type) {
+	case *collabv1alpha1.ProviderConfig:
+		return &x.Spec
+	case *collabv1alpha1.ClusterProviderConfig:
+		return &x.Spec.ProviderConfigSpec
+	}
+	return nil
+}
+
 // ThroughProviderConfigs maps a Secret to what ofProviderConfig maps each
-// ProviderConfig that names the Secret to: a changed Secret concerns the
-// objects of every ProviderConfig that reads it.
-func ThroughProviderConfigs(cl client.Reader, ofProviderConfig func(context.Context, client.Object) []reconcile.Request) handler.MapFunc {
+// ProviderConfig that names the Secret to, and, when the Secret is in
+// clusterNamespace (the cluster resource namespace; "" when
+// ClusterProviderConfigs are not served), each ClusterProviderConfig that
+// names it: a changed Secret concerns the objects of every credentials
+// object that reads it.
+func ThroughProviderConfigs(cl client.Reader, clusterNamespace string,
+	ofProviderConfig func(context.Context, client.Object) []reconcile.Request) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		pcs := &collabv1alpha1.ProviderConfigList{}
-		if err := cl.List(ctx, pcs, client.InNamespace(o.GetNamespace()), client.MatchingFields{IndexSecretRef: o.GetName()}); err != nil {
-			logf.FromContext(ctx).Error(err, "Listing ProviderConfigs of a Secret failed", "secret", o.GetName())
+		holders, err := SecretHolders(ctx, cl, clusterNamespace, o.GetNamespace(), o.GetName())
+		if err != nil {
+			logf.FromContext(ctx).Error(err, "Listing the credentials objects of a Secret failed", "secret", o.GetName())
 			return nil
 		}
 		var reqs []reconcile.Request
-		for i := range pcs.Items {
-			reqs = append(reqs, ofProviderConfig(ctx, &pcs.Items[i])...)
+		for _, h := range holders {
+			reqs = append(reqs, ofProviderConfig(ctx, h)...)
 		}
 		return reqs
 	}
 }
 
-// CollaboratorsUsing lists the Collaborators that reference a ProviderConfig.
-// Callers that decide on finalizers must treat an error as "in use".
+// SecretHolders lists the ProviderConfigs, and when the Secret is in
+// clusterNamespace the ClusterProviderConfigs, that name a Secret.
+func SecretHolders(ctx context.Context, cl client.Reader, clusterNamespace, namespace, name string) ([]client.Object, error) {
+	pcs := &collabv1alpha1.ProviderConfigList{}
+	if err := cl.List(ctx, pcs, client.InNamespace(namespace), client.MatchingFields{IndexSecretRef: name}); err != nil {
+		return nil, fmt.Errorf("listing ProviderConfigs of Secret %s/%s: %w", namespace, name, err)
+	}
+	holders := make([]client.Object, 0, len(pcs.Items))
+	for i := range pcs.Items {
+		holders = append(holders, &pcs.Items[i])
+	}
+	if clusterNamespace == "" || namespace != clusterNamespace {
+		return holders, nil
+	}
+	cpcs := &collabv1alpha1.ClusterProviderConfigList{}
+	if err := cl.List(ctx, cpcs, client.MatchingFields{IndexSecretRef: name}); err != nil {
+		return nil, fmt.Errorf("listing ClusterProviderConfigs of Secret %s/%s: %w", namespace, name, err)
+	}
+	for i := range cpcs.Items {
+		holders = append(holders, &cpcs.Items[i])
+	}
+	return holders, nil
+}
+
+// CollaboratorsUsing lists the Collaborators that reference a ProviderConfig
+// (namespace set) or a ClusterProviderConfig (namespace empty), in every
+// namespace for the latter. Callers that decide on finalizers must treat
+// an error as "in use".
 func CollaboratorsUsing(ctx context.Context, cl client.Reader, namespace, name string, opts ...client.ListOption) ([]reconcile.Request, error) {
 	list := &collabv1alpha1.CollaboratorList{}
 	// Only names are read, so the cache's objects need not be copied.
-	opts = append(opts, client.InNamespace(namespace), client.MatchingFields{IndexProviderConfigRef: name}, client.UnsafeDisableDeepCopy)
+	value := name
+	if namespace == "" {
+		value = clusterPrefix + name
+	}
+	opts = append(opts, client.InNamespace(namespace), client.MatchingFields{IndexProviderConfigRef: value}, client.UnsafeDisableDeepCopy)
 	if err := cl.List(ctx, list, opts...); err != nil {
-		return nil, fmt.Errorf("listing Collaborators of ProviderConfig %s/%s: %w", namespace, name, err)
+		return nil, fmt.Errorf("listing Collaborators of %s: %w", value, err)
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))
 	for i := range list.Items {
@@ -92,11 +243,14 @@ func ProviderConfigChanged() predicate.Predicate {
 }
 
 func readyStatus(o client.Object) metav1.ConditionStatus {
-	pc, ok := o.(*collabv1alpha1.ProviderConfig)
-	if !ok {
-		return ""
+	var conds []metav1.Condition
+	switch x := o.(type) {
+	case *collabv1alpha1.ProviderConfig:
+		conds = x.Status.Conditions
+	case *collabv1alpha1.ClusterProviderConfig:
+		conds = x.Status.Conditions
 	}
-	if c := meta.FindStatusCondition(pc.Status.Conditions, collabv1alpha1.ConditionReady); c != nil {
+	if c := meta.FindStatusCondition(conds, collabv1alpha1.ConditionReady); c != nil {
 		return c.Status
 	}
 	return ""
@@ -139,11 +293,15 @@ func UsageChanged(holder func(context.Context, *collabv1alpha1.Collaborator) (cl
 	}
 }
 
-// ProviderConfigOf reads a Collaborator's ProviderConfig.
-func ProviderConfigOf(ctx context.Context, cl client.Reader, c *collabv1alpha1.Collaborator) (*collabv1alpha1.ProviderConfig, error) {
-	pc := &collabv1alpha1.ProviderConfig{}
-	err := cl.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: c.Spec.ProviderConfigRef.Name}, pc)
-	return pc, err
+// ProviderConfigOf reads a Collaborator's credentials object: its
+// ProviderConfig, or its ClusterProviderConfig.
+func ProviderConfigOf(ctx context.Context, cl client.Reader, c *collabv1alpha1.Collaborator) (client.Object, error) {
+	var o client.Object = &collabv1alpha1.ProviderConfig{}
+	if c.Spec.ProviderConfigRef.IsCluster() {
+		o = &collabv1alpha1.ClusterProviderConfig{}
+	}
+	err := cl.Get(ctx, KeyOf(c.Namespace, c.Spec.ProviderConfigRef), o)
+	return o, err
 }
 
 // NoWait returns a context that is already done. A cache read with it
@@ -158,23 +316,23 @@ func NoWait() context.Context {
 // SetupIndexes registers the field indexes the reconcilers query. Call it
 // once per manager, before setting up the reconcilers.
 func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	err := mgr.GetFieldIndexer().IndexField(ctx, &collabv1alpha1.Collaborator{}, IndexProviderConfigRef, func(o client.Object) []string {
-		return []string{o.(*collabv1alpha1.Collaborator).Spec.ProviderConfigRef.Name}
-	})
-	if err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &collabv1alpha1.Collaborator{}, IndexProviderConfigRef, RefIndex); err != nil {
 		return fmt.Errorf("indexing Collaborators by ProviderConfig: %w", err)
 	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &collabv1alpha1.Collaborator{}, grant.IndexField, grant.Extract); err != nil {
 		return fmt.Errorf("indexing Collaborators by grant: %w", err)
 	}
-	err = mgr.GetFieldIndexer().IndexField(ctx, &collabv1alpha1.ProviderConfig{}, IndexSecretRef, func(o client.Object) []string {
-		if ep, ok := o.(*collabv1alpha1.ProviderConfig).Spec.Endpoint(); ok {
-			return []string{ep.SecretName}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &collabv1alpha1.ProviderConfig{}, IndexSecretRef, SecretIndex); err != nil {
 		return fmt.Errorf("indexing ProviderConfigs by Secret: %w", err)
+	}
+	return nil
+}
+
+// SetupClusterIndexes registers the field indexes of ClusterProviderConfigs;
+// call it once per manager that serves them, after SetupIndexes.
+func SetupClusterIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &collabv1alpha1.ClusterProviderConfig{}, IndexSecretRef, SecretIndex); err != nil {
+		return fmt.Errorf("indexing ClusterProviderConfigs by Secret: %w", err)
 	}
 	return nil
 }

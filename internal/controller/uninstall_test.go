@@ -350,3 +350,58 @@ func TestUninstallWatchNeedsOnlyTheNamedCRD(t *testing.T) {
 		t.Error("a watch that may not read the CRD says it synced or that the operator is being uninstalled")
 	}
 }
+
+// Uninstalling releases Collaborators that use a ClusterProviderConfig as
+// it does the others: no provider delete, an Orphaned Event, and the
+// in-use finalizers leave the ClusterProviderConfig and its Secret in the
+// cluster resource namespace, so nothing stays Terminating.
+func TestUninstallReleasesClusterProviderConfigs(t *testing.T) {
+	ownAPIServer(t)
+	f := newClusterFixture(t, managerOptions{})
+	ctx := context.Background()
+	f.createClusterConfig(collabv1alpha1.ClusterGrant{Namespaces: []string{f.ns}})
+	f.create(f.viaCluster("mia", "mia-ai", qcProject, true, false))
+	f.waitReady("mia")
+	cpcKey, secretKey := client.ObjectKey{Name: f.cpc}, client.ObjectKey{Namespace: f.clusterNS, Name: "qc-org"}
+	eventually(t, 20*time.Second, func() error {
+		return errors.Join(hasInUse(t, cpcKey, &collabv1alpha1.ClusterProviderConfig{}),
+			hasInUse(t, secretKey, &corev1.Secret{}))
+	})
+	deletesBefore := providerDeletes(f.fixture)
+
+	if err := k8s.Delete(ctx, &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: uninstall.CRDName}}); err != nil {
+		t.Fatal(err)
+	}
+	f.waitGone(&collabv1alpha1.Collaborator{ObjectMeta: metav1.ObjectMeta{Name: "mia", Namespace: f.ns}})
+	eventually(t, 30*time.Second, func() error {
+		cpc, secret := &collabv1alpha1.ClusterProviderConfig{}, &corev1.Secret{}
+		if err := errors.Join(k8s.Get(ctx, cpcKey, cpc), k8s.Get(ctx, secretKey, secret)); err != nil {
+			return err
+		}
+		if held := append(cpc.Finalizers, secret.Finalizers...); slices.Contains(held, collabv1alpha1.InUseFinalizer) {
+			return fmt.Errorf("still held: ClusterProviderConfig %v, Secret %v", cpc.Finalizers, secret.Finalizers)
+		}
+		return nil
+	})
+	if n := providerDeletes(f.fixture) - deletesBefore; n != 0 {
+		t.Errorf("the uninstall sent %d delete requests; want none", n)
+	}
+	if _, ok := qcMember(f.fixture, "mia-ai"); !ok {
+		t.Error("mia-ai is no longer on the QuantConnect project after the uninstall")
+	}
+	f.waitEvents("mia", "Orphaned")
+	// Nothing holds the CRD: it goes. It then comes back for the checks
+	// that run after each test (the credential scan lists Collaborators).
+	eventually(t, 60*time.Second, func() error {
+		err := k8s.Get(ctx, client.ObjectKey{Name: uninstall.CRDName}, &apiextensionsv1.CustomResourceDefinition{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("the Collaborator CRD is still there: %v", err)
+	})
+	if _, err := envtest.InstallCRDs(testCfg, envtest.CRDInstallOptions{
+		Paths: []string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")}, ErrorIfPathMissing: true,
+	}); err != nil {
+		t.Fatalf("installing the CRDs again: %v", err)
+	}
+}

@@ -239,17 +239,22 @@ func TestAccessPolicyOverClusterProviderConfig(t *testing.T) {
 		t.Errorf("the policy's message names the other namespace: %q", msg)
 	}
 	f.waitEvents("team", "Removed")
+}
 
-	// A policy on a target its namespace is not granted reads nothing.
-	calls := f.qc.CountWhere(isCollaborationCall)
+// An AccessPolicy on a target its namespace is not granted is NotPermitted
+// and reads nothing: no QuantConnect call about collaborators at all (the
+// ClusterProviderConfig's own credentials check is /authenticate).
+func TestAccessPolicyNotPermittedReadsNothing(t *testing.T) {
+	f := newClusterFixture(t, managerOptions{})
+	f.createClusterConfig(collabv1alpha1.ClusterGrant{Namespaces: []string{f.ns}, Targets: []string{fmt.Sprint(qcProject)}})
 	denied := qcPolicy("elsewhere", collabv1alpha1.AccessPolicyEnforce, 5)
-	denied.Spec.ProviderConfigRef = p.Spec.ProviderConfigRef
+	denied.Spec.ProviderConfigRef = collabv1alpha1.ProviderConfigReference{Kind: collabv1alpha1.KindClusterProviderConfig, Name: f.cpc}
 	denied.Spec.QuantConnect.ProjectID = 999
-	b.create(denied)
-	if msg := policyMessage(b.waitPolicy("elsewhere", metav1.ConditionFalse, collabv1alpha1.ReasonNotPermitted)); !strings.Contains(msg, "project 999") {
+	f.create(denied)
+	if msg := policyMessage(f.waitPolicy("elsewhere", metav1.ConditionFalse, collabv1alpha1.ReasonNotPermitted)); !strings.Contains(msg, "project 999") {
 		t.Errorf("NotPermitted message %q does not name the project", msg)
 	}
-	if n := f.qc.CountWhere(isCollaborationCall) - calls; n != 0 {
+	if n := f.qc.CountWhere(isCollaborationCall); n != 0 {
 		t.Errorf("a policy that is not permitted made %d calls", n)
 	}
 }

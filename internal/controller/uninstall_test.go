@@ -397,7 +397,7 @@ func TestUninstallReleasesClusterProviderConfigs(t *testing.T) {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("the Collaborator CRD is still there: %v", err)
+		return fmt.Errorf("the Collaborator CRD is still there: %w", err)
 	})
 	if _, err := envtest.InstallCRDs(testCfg, envtest.CRDInstallOptions{
 		Paths: []string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")}, ErrorIfPathMissing: true,

@@ -36,6 +36,10 @@ import (
 //	(g) A paused object's pass calls nothing, and its deletion waits
 //	    unless it is Orphan.
 //
+// Through a ClusterProviderConfig (model_cluster_test.go): (n) a
+// NotPermitted object's pass calls nothing, leaves it Stalled NotPermitted,
+// and keeps a deletion unless Orphan.
+//
 // With two objects of one grant (model_grant_test.go): (h) only the
 // owner writes, (i) a live declaration's pass never removes its person,
 // (j) a non-owner in conflict is Stalled Conflict, (k) an AppHarbor
@@ -141,6 +145,11 @@ func (m *trustModel) checkPass(s slot, g grantView, before, after *collabv1alpha
 			t.Fatalf("a pass of %s, which is not stored, called the provider: %v", s.name, p.Calls)
 		}
 		return
+	}
+	if !m.permits(before) {
+		m.checkNotPermitted(s, before, after, len(p.Calls))
+	} else if s.cluster && len(p.Calls) > 0 {
+		m.count("passes of a permitted ClusterProviderConfig user that called a provider")
 	}
 	grants := sent(p, fake.OpCreate, fake.OpUpdate)
 	switch {

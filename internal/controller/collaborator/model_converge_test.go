@@ -21,7 +21,8 @@ const maxConvergeRounds = 10
 // the live objects declare.
 func (m *trustModel) converge() {
 	m.outage = map[string]*fake.Answer{}
-	m.logf("the faults stop; the credentials are repaired; passes run until a round changes nothing")
+	m.widen()
+	m.logf("the faults stop; the credentials are repaired; the ClusterProviderConfigs' grants are left wide; passes run until a round changes nothing")
 	for round := 1; ; round++ {
 		quiet := true
 		for _, p := range ct.ProviderNames {

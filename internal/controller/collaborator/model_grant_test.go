@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
@@ -36,7 +37,8 @@ import (
 //	    the id its create answered, and its create refuses a second
 //	    collaborator for one email, so without the id the declaration that
 //	    takes the grant over would be Stalled, waiting for a person to
-//	    write an id the operator knew.
+//	    write an id the operator knew. A NotPermitted declaration's id is
+//	    no candidate's: its release passes it to no other namespace.
 //	(a') A deletion that ends a declaration while another live one remains
 //	    is a hand-over: the object goes without a provider call, the
 //	    person stays, and a live declaration then holds the finalizer, so
@@ -50,7 +52,9 @@ import (
 //	    whose grant still has a live owner is Expired and the person stays;
 //	    when the grant's last declaration goes, the person goes as before.
 //
-// Live is API.md's "not being deleted, not expired", and Full: an Observe
+// Live is API.md's "not being deleted, not expired", permitted (a
+// declaration through a ClusterProviderConfig whose grants do not permit
+// it is no candidate: model_cluster_test.go), and Full: an Observe
 // object never creates, updates or deletes (API.md, Observe), so it cannot
 // hold a grant for anyone; it neither owns nor keeps a person there (a
 // Full declaration's deletion beside an Observe one removes the person,
@@ -59,9 +63,11 @@ import (
 // nobody writes until it is resumed, which API.md's pause asks for), and
 // it keeps the person when the others go.
 
-// declares reports whether c is a live declaration of its grant.
-func declares(c *collabv1alpha1.Collaborator) bool {
-	return c != nil && !isDeleting(c) && !isExpired(c) && !isObserve(c)
+// declares reports whether c is a live declaration of its grant: live,
+// and permitted by its ClusterProviderConfig's grants now (a NotPermitted
+// declaration is no live candidate: permit.go).
+func (m *trustModel) declares(c *collabv1alpha1.Collaborator) bool {
+	return c != nil && !isDeleting(c) && !isExpired(c) && !isObserve(c) && m.permits(c)
 }
 
 // olderThan is the grant's order: creationTimestamp, then namespace/name.
@@ -80,19 +86,25 @@ type grantView struct {
 	objs []*collabv1alpha1.Collaborator
 	// owner is the oldest live declaration, or nil.
 	owner *collabv1alpha1.Collaborator
+	// live holds the UIDs of the live (and permitted) declarations.
+	live map[types.UID]bool
 }
 
 // grantView reads the objects of s's grant afresh (a pass of one of them
 // may change another: a hand-over gives it the finalizer and the id).
 func (m *trustModel) grantView(s slot) grantView {
-	var g grantView
+	g := grantView{live: map[types.UID]bool{}}
 	for _, o := range grantOf(s) {
 		c := m.object(o)
 		if c == nil {
 			continue
 		}
 		g.objs = append(g.objs, c)
-		if declares(c) && (g.owner == nil || olderThan(c, g.owner)) {
+		if !m.declares(c) {
+			continue
+		}
+		g.live[c.UID] = true
+		if g.owner == nil || olderThan(c, g.owner) {
 			g.owner = c
 		}
 	}
@@ -102,7 +114,7 @@ func (m *trustModel) grantView(s slot) grantView {
 // otherLive returns a live declaration of the grant other than c, or nil.
 func (g grantView) otherLive(c *collabv1alpha1.Collaborator) *collabv1alpha1.Collaborator {
 	for _, o := range g.objs {
-		if o.UID != c.UID && declares(o) {
+		if o.UID != c.UID && g.live[o.UID] {
 			return o
 		}
 	}
@@ -139,16 +151,16 @@ func (m *trustModel) checkGrantPass(s slot, g grantView, before, after *collabv1
 	if g.owner != nil && g.owner.UID != before.UID {
 		// Another live declaration owns the grant: before is younger, or
 		// not live (being deleted, expired, Observe).
-		m.count("(h) passes of a declaration that does not own its grant")
+		m.countNonOwner(g.owner, before)
 		if p.ProviderWrites() > 0 {
 			t.Fatalf("(h) %s wrote at %s (%v) while %s owns the grant: only the owner writes, "+
 				"and ending a declaration that is not the last removes nobody", s.name, s.provider, p.Calls, g.owner.Name)
 		}
 	}
-	if declares(before) && sent(p, fake.OpDelete) {
+	if m.declares(before) && sent(p, fake.OpDelete) {
 		t.Fatalf("(i) %s is a live declaration, yet its pass sent a delete: %v", s.name, p.Calls)
 	}
-	if after == nil || !declares(after) || isPaused(after) || g.owner == nil {
+	if after == nil || !m.declares(after) || isPaused(after) || g.owner == nil {
 		return
 	}
 	owner := g.owner
@@ -200,6 +212,14 @@ func (m *trustModel) checkGrantPass(s slot, g grantView, before, after *collabv1
 	}
 }
 
+// countNonOwner counts a pass of c while owner owns its grant.
+func (m *trustModel) countNonOwner(owner, c *collabv1alpha1.Collaborator) {
+	m.count("(h) passes of a declaration that does not own its grant")
+	if owner.Namespace != c.Namespace {
+		m.count("(h) passes of a declaration whose grant is owned from another namespace")
+	}
+}
+
 // checkOwnersID is (k) after a pass of a live AppHarbor non-owner c that
 // talked to the provider, or decided it needed not (Synced=True).
 func (m *trustModel) checkOwnersID(s slot, owner, c *collabv1alpha1.Collaborator) {
@@ -218,18 +238,49 @@ func (m *trustModel) checkOwnersID(s slot, owner, c *collabv1alpha1.Collaborator
 // before.
 func (m *trustModel) checkIDPassedOn(s slot, g grantView, before *collabv1alpha1.Collaborator) {
 	id := before.Annotations[collabv1alpha1.ExternalIDAnnotation]
+	if s.provider != ahName || id == "" {
+		return
+	}
+	if !m.permits(before) {
+		m.checkNoIDFromOutside(s, g, before, id)
+		return
+	}
 	other := g.otherLive(before)
-	if s.provider != ahName || id == "" || other == nil {
+	if other == nil {
 		return
 	}
 	m.count("(k) AppHarbor releases beside a live declaration checked for the id")
 	for _, o := range grantOf(s) {
-		if c := m.object(o); declares(c) && c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "" {
+		if c := m.object(o); m.declares(c) && c.Annotations[collabv1alpha1.ExternalIDAnnotation] != "" {
 			return
 		}
 	}
 	m.t.Fatalf("(k) %s (deletionPolicy %s, managementPolicy %s) recorded AppHarbor id %s and was released while %s declares "+
 		"the same grant, yet no live declaration records an id now", s.name, before.Spec.DeletionPolicy, before.Spec.ManagementPolicy, id, other.Name)
+}
+
+// checkNoIDFromOutside is (k) for a NotPermitted declaration released
+// (Orphan, Observe): like its ownership, its id is no candidate's
+// (permit.go; shareID passes ids only between permitted declarations),
+// so no declaration of another namespace gains it. A namespace outside
+// the grants must not choose the AppHarbor collaborator id that a
+// permitted declaration elsewhere then updates, expires or deletes.
+func (m *trustModel) checkNoIDFromOutside(s slot, g grantView, before *collabv1alpha1.Collaborator, id string) {
+	m.count("(k) NotPermitted AppHarbor releases checked for no id passed on")
+	for _, o := range g.objs {
+		if o.UID == before.UID || o.Namespace == before.Namespace || o.Annotations[collabv1alpha1.ExternalIDAnnotation] == id {
+			continue
+		}
+		if c := m.object(slotNamed(o.Name)); c != nil && c.UID == o.UID && c.Annotations[collabv1alpha1.ExternalIDAnnotation] == id {
+			m.t.Fatalf("(k) %s, NotPermitted by %s, was released and passed its AppHarbor id %s to %s in namespace %s: "+
+				"a namespace outside the grants chose the id a permitted declaration writes with", s.name, cpcName(s.provider), id, o.Name, o.Namespace)
+		}
+	}
+}
+
+// slotNamed is the slot of an object name.
+func slotNamed(name string) slot {
+	return modelSlots[slices.IndexFunc(modelSlots, func(s slot) bool { return s.name == name })]
 }
 
 // checkHandOver is (a') for a pass that released before while another
@@ -242,8 +293,11 @@ func (m *trustModel) checkHandOver(s slot, g grantView, before *collabv1alpha1.C
 	// (h) saw to it that the pass made no provider write; a live
 	// declaration must now hold the finalizer.
 	for _, o := range grantOf(s) {
-		if c := m.object(o); declares(c) && controllerutil.ContainsFinalizer(c, collabv1alpha1.Finalizer) {
+		if c := m.object(o); m.declares(c) && controllerutil.ContainsFinalizer(c, collabv1alpha1.Finalizer) {
 			m.count("(a') hand-overs checked")
+			if c.Namespace != before.Namespace {
+				m.count("(a') hand-overs checked across namespaces")
+			}
 			return true
 		}
 	}

@@ -49,6 +49,9 @@ func (m *trustModel) actions() map[string]func(*rapid.T) {
 		"otherControllers":   func(t *rapid.T) { m.otherControllers(drawProvider(t)) },
 		"personActs":         m.personActsStep,
 		"requestReconcile":   m.requestReconcile,
+		"editGrants":         m.editGrants,
+		"editGrants2":        m.editGrants,
+		"relabel":            m.relabel,
 	}
 }
 
@@ -107,6 +110,7 @@ func (m *trustModel) create(t *rapid.T) {
 	default:
 		c = ct.WebTranslateIt(s.name, s.person)
 	}
+	viaCluster(s, c)
 	if rapid.IntRange(0, 4).Draw(t, "observe") == 0 {
 		c.Spec.ManagementPolicy = collabv1alpha1.ManagementObserve
 	}
@@ -194,7 +198,7 @@ func (m *trustModel) rename(t *rapid.T) {
 // (paused, an external id written by hand).
 func (m *trustModel) copyOf(t *rapid.T, s slot, orig *collabv1alpha1.Collaborator) *collabv1alpha1.Collaborator {
 	c := &collabv1alpha1.Collaborator{}
-	c.Name, c.Namespace = s.name, ct.Namespace
+	c.Name, c.Namespace = s.name, s.namespace()
 	c.Spec = *orig.Spec.DeepCopy()
 	for _, key := range []string{collabv1alpha1.PausedAnnotation, collabv1alpha1.ExternalIDAnnotation} {
 		if v, ok := orig.Annotations[key]; ok && rapid.Bool().Draw(t, "copy "+key) {

@@ -54,6 +54,12 @@ import (
 // provider truth). Expiry uses instants relative to time.Now, minutes to
 // hours away, as the reconciler reads the real clock; nothing sleeps.
 //
+// Beside them, four names reference ClusterProviderConfigs (one for
+// QuantConnect, one for AppHarbor, their Secrets in the cluster resource
+// namespace): one person per provider declared from two namespaces, one
+// grant; their grants are redrawn (narrowed, widened) and namespaces
+// relabelled at random (model_cluster_test.go).
+//
 // The invariants are checked after every step and pass
 // (model_check_test.go); at the end of each sequence the faults stop, the
 // credentials are repaired, a person does what the statuses ask, and the
@@ -96,6 +102,19 @@ const (
 // names, or duplicates.
 type slot struct {
 	name, provider, person string
+	// ns is the object's namespace ("" is ct.Namespace).
+	ns string
+	// cluster: the object references its provider's ClusterProviderConfig
+	// (model_cluster_test.go) instead of the fixture ProviderConfig.
+	cluster bool
+}
+
+// namespace is the namespace of s's object.
+func (s slot) namespace() string {
+	if s.ns != "" {
+		return s.ns
+	}
+	return ct.Namespace
 }
 
 var modelSlots = []slot{
@@ -108,6 +127,8 @@ var modelSlots = []slot{
 	{name: "wti-wendy", provider: wtiName, person: "wendy@example.com"},
 	{name: "wti-wendy-renamed", provider: wtiName, person: "wendy@example.com"},
 }
+
+func init() { modelSlots = append(modelSlots, clusterSlots...) }
 
 // grantOf lists the slots that declare s's grant, s included, in
 // modelSlots' order.
@@ -126,7 +147,7 @@ func grantOf(s slot) []slot {
 func firstOfGrant(s slot) bool { return grantOf(s)[0].name == s.name }
 
 func (s slot) key() types.NamespacedName {
-	return types.NamespacedName{Namespace: ct.Namespace, Name: s.name}
+	return types.NamespacedName{Namespace: s.namespace(), Name: s.name}
 }
 
 // trustModel is one generated world and what the model knows about it
@@ -159,6 +180,11 @@ type trustModel struct {
 	step, passes int
 	// stats counts, across sequences, how often each check ran.
 	stats map[string]int
+	// grants are each ClusterProviderConfig's grants, by provider, and
+	// labelled the namespaces that carry grantedLabel
+	// (model_cluster_test.go).
+	grants   map[string][]collabv1alpha1.ClusterGrant
+	labelled map[string]bool
 }
 
 // slotState is what the model remembers about a grant (a person) across
@@ -211,6 +237,7 @@ func TestModelTrust(t *testing.T) {
 		}()
 		m := newTrustModel(t, rt)
 		m.stats = stats
+		m.seedCluster(rt)
 		m.seedPeople(rt)
 		rt.Repeat(m.actions())
 		m.converge()
@@ -264,7 +291,7 @@ func modelSettings(t *testing.T) uint64 {
 // Secrets, no Collaborator and nobody at the providers.
 func newTrustModel(outer *testing.T, rt *rapid.T) *trustModel {
 	m := &trustModel{
-		t: rt, e: ct.New(ct.Within(outer, rt), ct.WithoutManagedFields()),
+		t: rt, e: ct.New(ct.Within(outer, rt), ct.WithoutManagedFields(), ct.WithClusterResourceNamespace(clusterNS)),
 		outage: map[string]*fake.Answer{}, handAdded: map[string]bool{}, createdFor: map[types.UID][]string{},
 		state: map[string]*slotState{}, prev: map[string]*collabv1alpha1.Collaborator{}, touched: map[string]bool{},
 	}
@@ -318,7 +345,7 @@ func (m *trustModel) start(conn *connector.Connector) {
 // object reads a slot's object afresh, or nil when it is not stored.
 func (m *trustModel) object(s slot) *collabv1alpha1.Collaborator {
 	c := &collabv1alpha1.Collaborator{}
-	c.Name, c.Namespace = s.name, ct.Namespace
+	c.Name, c.Namespace = s.name, s.namespace()
 	if !m.e.Get(c) {
 		return nil
 	}

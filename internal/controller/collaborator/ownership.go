@@ -2,6 +2,7 @@ package collaborator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -240,6 +241,15 @@ func (r *Reconciler) leaveID(ctx context.Context, c *collabv1alpha1.Collaborator
 	orphaned := c.Spec.DeletionPolicy == collabv1alpha1.DeletionOrphan || c.Spec.ManagementPolicy == collabv1alpha1.ManagementObserve
 	if id == "" || !orphaned || r.Uninstall.Uninstalling() {
 		return nil
+	}
+	// A NotPermitted declaration's id is no candidate's, as it is no
+	// owner's (permit.go): a namespace outside the grants does not choose
+	// the id a permitted declaration elsewhere writes with.
+	if err := r.Connector.Permit(ctx, connector.CollaboratorUse(c)); err != nil {
+		if se := (*engine.SetupError)(nil); errors.As(err, &se) && se.Reason == collabv1alpha1.ReasonNotPermitted {
+			return nil
+		}
+		return err
 	}
 	unlock := r.grants.lock(c)
 	defer unlock()

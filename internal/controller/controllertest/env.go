@@ -92,6 +92,9 @@ type Env struct {
 	epoch time.Time
 	// allowed is the manager's --allowed-provider-urls, for NewConnector.
 	allowed *provider.URLAllowList
+	// clusterNS is the manager's --cluster-resource-namespace, for
+	// NewConnector ("" serves no ClusterProviderConfig).
+	clusterNS string
 
 	mu     sync.Mutex
 	writes []Write
@@ -128,6 +131,8 @@ type config struct {
 	objects      []client.Object
 	// plainTracker: see WithoutManagedFields.
 	plainTracker bool
+	// clusterNS: see WithClusterResourceNamespace.
+	clusterNS string
 }
 
 // Option tunes New.
@@ -136,6 +141,12 @@ type Option func(*config)
 // WithAllowedURLs sets the manager's --allowed-provider-urls (default
 // provider.DefaultAllowedURLs, which the fixture ProviderConfigs match).
 func WithAllowedURLs(list string) Option { return func(c *config) { c.allowed = list } }
+
+// WithClusterResourceNamespace makes the connectors (Env.Connector and
+// NewConnector's) serve ClusterProviderConfigs, whose Secrets they read
+// from ns, as the manager's --cluster-resource-namespace does. Without it
+// they serve none: every reference to one is NotPermitted.
+func WithClusterResourceNamespace(ns string) Option { return func(c *config) { c.clusterNS = ns } }
 
 // Bare leaves out the fixture ProviderConfigs and Secrets that New
 // otherwise creates for every provider.
@@ -205,14 +216,13 @@ func New(t testing.TB, opts ...Option) *Env {
 		Now:            cfg.now,
 		epoch:          cfg.now().Truncate(time.Second).Add(-time.Hour),
 		allowed:        allowed,
+		clusterNS:      cfg.clusterNS,
 	}
 	for _, p := range e.Providers() {
 		e.Registry.Register(p.Name(), p.Factory())
 	}
 	e.Client = interceptor.NewClient(api, e.logWrites())
-	e.Connector = connector.New(connector.Options{
-		Client: e.Client, SecretReader: e.Client, Providers: e.Registry, AllowedURLs: allowed,
-	})
+	e.Connector = e.NewConnector()
 	if !cfg.bare {
 		for _, p := range e.Providers() {
 			e.Create(Secret(p.Name()), ProviderConfig(p.Name()))

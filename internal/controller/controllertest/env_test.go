@@ -102,3 +102,20 @@ func TestPassesLogAndFailWrites(t *testing.T) {
 		t.Errorf("failed write: err %v, logged %v, labels %v", p.Err, p.Writes, c.Labels)
 	}
 }
+
+// WithClusterResourceNamespace makes the Env's connector, and those
+// NewConnector builds (a restarted manager's), serve ClusterProviderConfigs
+// from that namespace; without it they serve none.
+func TestWithClusterResourceNamespace(t *testing.T) {
+	if got := ct.New(t, ct.Bare()).Connector.ClusterResourceNamespace(); got != "" {
+		t.Errorf("by default the connector serves ClusterProviderConfigs from %q, want none", got)
+	}
+	e := ct.New(t, ct.Bare(), ct.WithClusterResourceNamespace("operator"))
+	for name, got := range map[string]string{
+		"Connector": e.Connector.ClusterResourceNamespace(), "NewConnector": e.NewConnector().ClusterResourceNamespace(),
+	} {
+		if got != "operator" {
+			t.Errorf("%s serves ClusterProviderConfigs from %q, want operator", name, got)
+		}
+	}
+}

@@ -72,6 +72,7 @@ func (n nested) Cleanup(f func()) {
 func (e *Env) NewConnector() *connector.Connector {
 	return connector.New(connector.Options{
 		Client: e.Client, SecretReader: e.Client, Providers: e.Registry, AllowedURLs: e.allowed,
+		ClusterResourceNamespace: e.clusterNS,
 	})
 }
 

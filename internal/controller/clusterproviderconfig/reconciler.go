@@ -8,11 +8,10 @@ package clusterproviderconfig
 
 import (
 	"context"
-	"errors"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -53,28 +52,20 @@ type Reconciler struct {
 
 // Reconcile checks one ClusterProviderConfig and keeps its in-use
 // finalizer true to the Collaborators that reference it.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	r.init()
-	cpc := &collabv1alpha1.ClusterProviderConfig{}
-	if err := r.Client.Get(ctx, req.NamespacedName, cpc); err != nil {
-		if apierrors.IsNotFound(err) {
-			// Gone: its credentials must not outlive it in memory.
-			r.checker.Forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	st := engine.NewStatusWriter(r.Client, cpc,
-		func(dst, src *collabv1alpha1.ClusterProviderConfig) { dst.Status = src.Status },
-		prepare,
-		func(next, prev *collabv1alpha1.ClusterProviderConfig) bool {
-			return equality.Semantic.DeepEqual(next.Status, prev.Status)
-		})
-	defer func() {
-		if err := st.Write(ctx, cpc); err != nil {
-			retErr = errors.Join(retErr, err)
-		}
-	}()
-	return credcheck.Run(ctx, r.checker, cpc, &cpc.Status.Conditions, st)
+	return credcheck.Reconcile(ctx, r.checker, kind, req.NamespacedName)
+}
+
+// kind is how credcheck reads and writes a ClusterProviderConfig.
+var kind = credcheck.Kind[*collabv1alpha1.ClusterProviderConfig]{
+	New:        func() *collabv1alpha1.ClusterProviderConfig { return &collabv1alpha1.ClusterProviderConfig{} },
+	Conditions: func(o *collabv1alpha1.ClusterProviderConfig) *[]metav1.Condition { return &o.Status.Conditions },
+	CopyStatus: func(dst, src *collabv1alpha1.ClusterProviderConfig) { dst.Status = src.Status },
+	Prepare:    prepare,
+	SameStatus: func(next, prev *collabv1alpha1.ClusterProviderConfig) bool {
+		return equality.Semantic.DeepEqual(next.Status, prev.Status)
+	},
 }
 
 // prepare fills what every status write carries: the generation, the

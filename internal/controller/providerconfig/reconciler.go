@@ -9,7 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -51,33 +51,25 @@ type Reconciler struct {
 
 // Reconcile checks one ProviderConfig and keeps its in-use finalizer true
 // to the Collaborators that reference it.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	r.init()
-	pc := &collabv1alpha1.ProviderConfig{}
-	if err := r.Client.Get(ctx, req.NamespacedName, pc); err != nil {
-		if apierrors.IsNotFound(err) {
-			// Gone: its credentials must not outlive it in memory.
-			r.checker.Forget(req.NamespacedName)
+	return credcheck.Reconcile(ctx, r.checker, kind, req.NamespacedName)
+}
+
+// kind is how credcheck reads and writes a ProviderConfig.
+var kind = credcheck.Kind[*collabv1alpha1.ProviderConfig]{
+	New:        func() *collabv1alpha1.ProviderConfig { return &collabv1alpha1.ProviderConfig{} },
+	Conditions: func(o *collabv1alpha1.ProviderConfig) *[]metav1.Condition { return &o.Status.Conditions },
+	CopyStatus: func(dst, src *collabv1alpha1.ProviderConfig) { dst.Status = src.Status },
+	Prepare: func(o *collabv1alpha1.ProviderConfig) {
+		o.Status.ObservedGeneration = o.Generation
+		if ep, ok := o.Spec.Endpoint(); ok {
+			o.Status.Provider = ep.Provider
 		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	st := engine.NewStatusWriter(r.Client, pc,
-		func(dst, src *collabv1alpha1.ProviderConfig) { dst.Status = src.Status },
-		func(o *collabv1alpha1.ProviderConfig) {
-			o.Status.ObservedGeneration = o.Generation
-			if ep, ok := o.Spec.Endpoint(); ok {
-				o.Status.Provider = ep.Provider
-			}
-		},
-		func(next, prev *collabv1alpha1.ProviderConfig) bool {
-			return equality.Semantic.DeepEqual(next.Status, prev.Status)
-		})
-	defer func() {
-		if err := st.Write(ctx, pc); err != nil {
-			retErr = errors.Join(retErr, err)
-		}
-	}()
-	return credcheck.Run(ctx, r.checker, pc, &pc.Status.Conditions, st)
+	},
+	SameStatus: func(next, prev *collabv1alpha1.ProviderConfig) bool {
+		return equality.Semantic.DeepEqual(next.Status, prev.Status)
+	},
 }
 
 // SetupWithManager registers the controller and its watches (SetupIndexes

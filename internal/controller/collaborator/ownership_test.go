@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/controller/collaborator"
 	ct "github.com/collab-dev/collaborator-operator/internal/controller/controllertest"
 	"github.com/collab-dev/collaborator-operator/internal/provider/fake"
 )
@@ -226,17 +227,7 @@ func TestHandOverGivesTheFinalizer(t *testing.T) {
 func TestHandedOverExpiryRemovesLater(t *testing.T) {
 	for _, pname := range everyProvider {
 		t.Run(pname, func(t *testing.T) {
-			e, r := newEnv(t)
-			keeper := ct.Collaborator(pname, "keeper", "person")
-			settled(t, e, r, keeper)
-			expiringOne := ct.Collaborator(pname, "expiring", "person")
-			e.Create(expiringOne)
-			e.Settle(r, expiringOne)
-			e.Edit(expiringOne, func() { expiring(expiringOne, -time.Minute) })
-			e.Settle(r, expiringOne)
-			if !e.Holds(keeper) {
-				t.Fatal("the expiry removed the person the keeper declares")
-			}
+			e, r, keeper, expiringOne := expiredBesideKeeper(t, pname)
 			e.Edit(keeper, func() { keeper.Spec.DeletionPolicy = collabv1alpha1.DeletionOrphan })
 			e.Delete(keeper)
 			e.Settle(r, keeper)
@@ -246,6 +237,24 @@ func TestHandedOverExpiryRemovesLater(t *testing.T) {
 			}
 		})
 	}
+}
+
+// expiredBesideKeeper makes a keeper and a second declaration of the same
+// grant, then expires the second: the keeper still holds the person.
+func expiredBesideKeeper(t *testing.T, pname string) (e *ct.Env, r *collaborator.Reconciler, keeper, expiringOne *collabv1alpha1.Collaborator) {
+	t.Helper()
+	e, r = newEnv(t)
+	keeper = ct.Collaborator(pname, "keeper", "person")
+	settled(t, e, r, keeper)
+	expiringOne = ct.Collaborator(pname, "expiring", "person")
+	e.Create(expiringOne)
+	e.Settle(r, expiringOne)
+	e.Edit(expiringOne, func() { expiring(expiringOne, -time.Minute) })
+	e.Settle(r, expiringOne)
+	if !e.Holds(keeper) {
+		t.Fatal("the expiry removed the person the keeper declares")
+	}
+	return e, r, keeper, expiringOne
 }
 
 // An AppHarbor duplicate in Conflict takes the owner's id too: when the
@@ -332,17 +341,7 @@ func TestOrphanRenameOfAppHarborLeavesTheID(t *testing.T) {
 func TestHandedOverExpirySurvivesAPausedPass(t *testing.T) {
 	for _, pname := range everyProvider {
 		t.Run(pname, func(t *testing.T) {
-			e, r := newEnv(t)
-			keeper := ct.Collaborator(pname, "keeper", "person")
-			settled(t, e, r, keeper)
-			expiringOne := ct.Collaborator(pname, "expiring", "person")
-			e.Create(expiringOne)
-			e.Settle(r, expiringOne)
-			e.Edit(expiringOne, func() { expiring(expiringOne, -time.Minute) })
-			e.Settle(r, expiringOne)
-			if !e.Holds(keeper) {
-				t.Fatal("the expiry removed the person the keeper declares")
-			}
+			e, r, keeper, expiringOne := expiredBesideKeeper(t, pname)
 			e.Edit(expiringOne, func() { expiringOne.Annotations = map[string]string{collabv1alpha1.PausedAnnotation: "true"} })
 			e.Reconcile(r, expiringOne)
 			e.Edit(expiringOne, func() { delete(expiringOne.Annotations, collabv1alpha1.PausedAnnotation) })

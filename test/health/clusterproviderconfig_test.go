@@ -16,79 +16,15 @@ func TestClusterProviderConfigHealth(t *testing.T) {
 	script := readScript(t)
 	ctx := context.Background()
 
-	for _, tc := range []struct {
-		name        string
-		conditions  []metav1.Condition
-		wantArgo    string
-		wantMessage string
-		wantKStatus status.Status
-	}{
-		{
-			name:        "no-status",
-			wantArgo:    "Progressing",
-			wantMessage: "Waiting for the operator to observe generation 1",
-			// The API server fills in status.observedGeneration 0 (the
-			// CRD's default), so Flux too waits for the operator.
-			wantKStatus: status.InProgressStatus,
-		},
-		{
-			name: "ready",
-			conditions: []metav1.Condition{
-				cond(cv1.ConditionReady, metav1.ConditionTrue, cv1.ReasonAvailable,
-					"QuantConnect accepted the credentials"),
-			},
-			wantArgo:    "Healthy",
-			wantMessage: "Available: QuantConnect accepted the credentials",
-			wantKStatus: status.CurrentStatus,
-		},
-		{
-			name: "secret-missing",
-			conditions: []metav1.Condition{
-				cond(cv1.ConditionReady, metav1.ConditionFalse, cv1.ReasonSecretNotFound,
-					"Secret collaborator-operator-system/qc-org not found"),
-				cond(cv1.ConditionReconciling, metav1.ConditionTrue, cv1.ReasonSecretNotFound,
-					"Secret collaborator-operator-system/qc-org not found; create it, the operator retries"),
-			},
-			wantArgo:    "Progressing",
-			wantMessage: "SecretNotFound: Secret collaborator-operator-system/qc-org not found; create it, the operator retries",
-			wantKStatus: status.InProgressStatus,
-		},
-		{
-			name: "credentials-refused",
-			conditions: []metav1.Condition{
-				cond(cv1.ConditionReady, metav1.ConditionFalse, cv1.ReasonCredentialsInvalid,
-					"QuantConnect refused the credentials"),
-				cond(cv1.ConditionStalled, metav1.ConditionTrue, cv1.ReasonCredentialsInvalid,
-					"QuantConnect refused the credentials"),
-			},
-			wantArgo:    "Degraded",
-			wantMessage: "CredentialsInvalid: QuantConnect refused the credentials",
-			wantKStatus: status.FailedStatus,
-		},
-		{
-			name: "base-url-not-allowed",
-			conditions: []metav1.Condition{
-				cond(cv1.ConditionReady, metav1.ConditionFalse, cv1.ReasonBaseURLNotAllowed, "baseURL is not allowed"),
-				cond(cv1.ConditionStalled, metav1.ConditionTrue, cv1.ReasonBaseURLNotAllowed, "baseURL is not allowed"),
-			},
-			wantArgo:    "Degraded",
-			wantMessage: "BaseURLNotAllowed: baseURL is not allowed",
-			wantKStatus: status.FailedStatus,
-		},
-		{
-			name: "deleting-in-use",
-			conditions: []metav1.Condition{
-				cond(cv1.ConditionReady, metav1.ConditionTrue, cv1.ReasonAvailable,
-					"QuantConnect accepted the credentials"),
-				cond(cv1.ConditionReconciling, metav1.ConditionTrue, cv1.ReasonInUse,
-					"Deletion waits until no Collaborator uses this ClusterProviderConfig; still used by trading/mia"),
-			},
-			wantArgo: "Progressing",
-			wantMessage: "InUse: Deletion waits until no Collaborator uses this ClusterProviderConfig; " +
-				"still used by trading/mia",
-			wantKStatus: status.InProgressStatus,
-		},
-	} {
+	cases := append([]credentialsCase{{
+		name:        "no-status",
+		wantArgo:    "Progressing",
+		wantMessage: "Waiting for the operator to observe generation 1",
+		// The API server fills in status.observedGeneration 0 (the CRD's
+		// default), so Flux too waits for the operator.
+		wantKStatus: status.InProgressStatus,
+	}}, credentialsCases("ClusterProviderConfig")...)
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cpc := &cv1.ClusterProviderConfig{
 				ObjectMeta: metav1.ObjectMeta{GenerateName: "health-cpc-" + tc.name + "-"},

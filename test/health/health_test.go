@@ -384,18 +384,20 @@ func TestCollaboratorHealth(t *testing.T) {
 	}
 }
 
-func TestProviderConfigHealth(t *testing.T) {
-	script := readScript(t)
-	ctx := context.Background()
-	ns := mustCreateNamespace(t, "health-pc")
+// credentialsCase is a credentials object's conditions and what Argo CD
+// and kstatus must make of them.
+type credentialsCase struct {
+	name        string
+	conditions  []metav1.Condition
+	wantArgo    string
+	wantMessage string
+	wantKStatus status.Status
+}
 
-	for _, tc := range []struct {
-		name        string
-		conditions  []metav1.Condition
-		wantArgo    string
-		wantMessage string
-		wantKStatus status.Status
-	}{
+// credentialsCases are the states a ProviderConfig or ClusterProviderConfig
+// (kind) can be in: their conditions mean the same for both.
+func credentialsCases(kind string) []credentialsCase {
+	return []credentialsCase{
 		{
 			name: "ready",
 			conditions: []metav1.Condition{
@@ -438,14 +440,14 @@ func TestProviderConfigHealth(t *testing.T) {
 				cond(cv1.ConditionReady, metav1.ConditionTrue, cv1.ReasonAvailable,
 					"QuantConnect accepted the credentials"),
 				cond(cv1.ConditionReconciling, metav1.ConditionTrue, cv1.ReasonInUse,
-					"Deletion waits until no Collaborator uses this ProviderConfig; still used by mia"),
+					"Deletion waits until no Collaborator uses this "+kind+"; still used by mia"),
 			},
 			wantArgo:    "Progressing",
-			wantMessage: "InUse: Deletion waits until no Collaborator uses this ProviderConfig; still used by mia",
+			wantMessage: "InUse: Deletion waits until no Collaborator uses this " + kind + "; still used by mia",
 			wantKStatus: status.InProgressStatus,
 		},
 		{
-			// The first write of a new ProviderConfig, before its check.
+			// The first write of a new object, before its check.
 			name: "first-check",
 			conditions: []metav1.Condition{
 				cond(cv1.ConditionReady, metav1.ConditionUnknown, cv1.ReasonCreating, "Checking the credentials"),
@@ -465,7 +467,15 @@ func TestProviderConfigHealth(t *testing.T) {
 			wantMessage: "BaseURLNotAllowed: baseURL is not allowed",
 			wantKStatus: status.FailedStatus,
 		},
-	} {
+	}
+}
+
+func TestProviderConfigHealth(t *testing.T) {
+	script := readScript(t)
+	ctx := context.Background()
+	ns := mustCreateNamespace(t, "health-pc")
+
+	for _, tc := range credentialsCases("ProviderConfig") {
 		t.Run(tc.name, func(t *testing.T) {
 			pc := &cv1.ProviderConfig{
 				ObjectMeta: metav1.ObjectMeta{Name: tc.name, Namespace: ns},

@@ -19,7 +19,6 @@ import (
 	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
 	"github.com/collab-dev/collaborator-operator/internal/controller/engine"
 	"github.com/collab-dev/collaborator-operator/internal/controller/grant"
-	"github.com/collab-dev/collaborator-operator/internal/provider"
 )
 
 // eventHandedOver is the Event of a declaration released, or expired,
@@ -162,12 +161,6 @@ func (r *Reconciler) reconcileNonOwner(ctx context.Context, c *collabv1alpha1.Co
 		return ctrl.Result{}, nil
 	}
 	obs, err := pcl.Observe(ctx, c)
-	if err == nil && (!obs.Exists || !obs.UpToDate) && holds(owner) {
-		// The owner saw the provider hold the grant after its own write;
-		// a shared read taken before that write would keep this one
-		// waiting until the next interval. Read once more, afresh.
-		obs, err = pcl.Observe(provider.WithFreshRead(ctx), c)
-	}
 	if err != nil {
 		return r.fail(ctx, c, "Reading the collaborator failed", err, true)
 	}

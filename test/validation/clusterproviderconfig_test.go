@@ -348,20 +348,7 @@ grants:
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			obj := newClusterObject(t, tc.before)
-			if err := k8sClient.Create(ctx, obj, strict); err != nil {
-				t.Fatalf("creating the original: %v", err)
-			}
-			obj.Object["spec"] = fromYAML(t, tc.after)
-			err := k8sClient.Update(ctx, obj, strict)
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("update refused: %v", err)
-				}
-				return
-			}
-			wantInvalid(t, err, tc.want)
+			checkUpdate(t, newClusterObject(t, tc.before), tc.after, tc.want)
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 const (
@@ -333,20 +334,7 @@ webTranslateIt: {email: carol@example.com}`,
 	ns := newNamespace(t)
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			obj := newObject(t, kindCollaborator, ns, tc.before)
-			if err := k8sClient.Create(ctx, obj, strict); err != nil {
-				t.Fatalf("creating the original: %v", err)
-			}
-			obj.Object["spec"] = fromYAML(t, tc.after)
-			err := k8sClient.Update(ctx, obj, strict)
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("update refused: %v", err)
-				}
-				return
-			}
-			wantInvalid(t, err, tc.want)
+			checkUpdate(t, newObject(t, kindCollaborator, ns, tc.before), tc.after, tc.want)
 		})
 	}
 }
@@ -482,20 +470,7 @@ rateLimit: {requestsPerSecond: 5, burst: 5}
 	ns := newNamespace(t)
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			obj := newObject(t, kindProviderConfig, ns, tc.before)
-			if err := k8sClient.Create(ctx, obj, strict); err != nil {
-				t.Fatalf("creating the original: %v", err)
-			}
-			obj.Object["spec"] = fromYAML(t, tc.after)
-			err := k8sClient.Update(ctx, obj, strict)
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("update refused: %v", err)
-				}
-				return
-			}
-			wantInvalid(t, err, tc.want)
+			checkUpdate(t, newObject(t, kindProviderConfig, ns, tc.before), tc.after, tc.want)
 		})
 	}
 }
@@ -511,4 +486,24 @@ quantConnect: {projectID: 1, userID: mia-ai, livecontrol: true}`)
 	if !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), `unknown field "spec.quantConnect.livecontrol"`) {
 		t.Fatalf("got %v; want a BadRequest naming the unknown field spec.quantConnect.livecontrol", err)
 	}
+}
+
+// checkUpdate creates obj, then updates its spec to after: the API server
+// must refuse the update with every message in want, or accept it when
+// want is empty.
+func checkUpdate(t *testing.T, obj *unstructured.Unstructured, after string, want []string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := k8sClient.Create(ctx, obj, strict); err != nil {
+		t.Fatalf("creating the original: %v", err)
+	}
+	obj.Object["spec"] = fromYAML(t, after)
+	err := k8sClient.Update(ctx, obj, strict)
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatalf("update refused: %v", err)
+		}
+		return
+	}
+	wantInvalid(t, err, want)
 }

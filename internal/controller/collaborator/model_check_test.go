@@ -91,6 +91,9 @@ func (m *trustModel) pass(s slot, f *fault) ct.Pass {
 		// person may be there although the operator recorded them removed.
 		m.state[s.person].wtiUnseen = true
 	}
+	if before != nil && !isDeleting(before) && p.ProviderWrites() > 0 {
+		m.checkHold(s, creds{provider: s.provider, cluster: s.cluster})
+	}
 	after := m.object(s)
 	m.t.Logf("  -> err %v, writes %v, calls %v; now %s; before the pass: %v", p.Err, p.Writes, p.Calls, m.describe(s), g)
 	m.checkPass(s, g, before, after, p)

@@ -28,7 +28,10 @@ import (
 // globs included), a namespace relabelled (relabel), and every step of the
 // ProviderConfig slots (create, duplicate and rename from either
 // namespace: the same person through the same ClusterProviderConfig from
-// two namespaces is one grant).
+// two namespaces is one grant), credentials broken and repaired
+// included (model_world_test.go: while the ClusterProviderConfig is gone
+// its grants deny nobody, as connector.Permit has it, and repair creates
+// it again with the grants the model holds).
 //
 // The model's own permission oracle (permits, independent of
 // internal/controller/permit) and the invariants (checkNotPermitted):
@@ -101,16 +104,58 @@ func (m *trustModel) seedCluster(t *rapid.T) {
 		m.e.Create(ns)
 	}
 	for _, p := range clusterProviders {
-		sec := ct.Secret(p)
-		sec.Namespace = clusterNS
-		cpc := &collabv1alpha1.ClusterProviderConfig{}
-		cpc.Name = cpcName(p)
-		cpc.Spec.ProviderConfigSpec = ct.ProviderConfig(p).Spec
 		m.grants[p] = m.drawGrants(t, p)
-		cpc.Spec.Grants = m.grants[p]
-		m.e.Create(sec, cpc)
+		cpc := m.clusterConfig(p)
+		m.e.Create(clusterSecret(p), cpc)
+		m.cpcThere[p] = true
 		m.t.Logf("ClusterProviderConfig %s grants %s; labelled namespaces %v", cpc.Name, grantsString(m.grants[p]), m.labelled)
 	}
+}
+
+// clusterSecret is a provider's fixture Secret in the cluster resource
+// namespace, as a ClusterProviderConfig names it.
+func clusterSecret(p string) *corev1.Secret {
+	sec := ct.Secret(p)
+	sec.Namespace = clusterNS
+	return sec
+}
+
+// clusterConfig is a provider's ClusterProviderConfig as a person applies
+// it: the fixture ProviderConfig's provider settings and the grants the
+// model holds now.
+func (m *trustModel) clusterConfig(p string) *collabv1alpha1.ClusterProviderConfig {
+	cpc := &collabv1alpha1.ClusterProviderConfig{}
+	cpc.Name = cpcName(p)
+	cpc.Spec.ProviderConfigSpec = ct.ProviderConfig(p).Spec
+	cpc.Spec.Grants = slices.Clone(m.grants[p])
+	return cpc
+}
+
+// setClusterBaseURL sets the baseURL of a provider's ClusterProviderConfig
+// (ct.SetBaseURL's equivalent); "" restores the documented one.
+func (m *trustModel) setClusterBaseURL(p, url string) {
+	if url == "" {
+		ep, _ := ct.ProviderConfig(p).Spec.Endpoint()
+		url = ep.BaseURL
+	}
+	cpc := &collabv1alpha1.ClusterProviderConfig{}
+	cpc.Name = cpcName(p)
+	m.e.Edit(cpc, func() {
+		switch {
+		case cpc.Spec.QuantConnect != nil:
+			cpc.Spec.QuantConnect.BaseURL = url
+		case cpc.Spec.AppHarbor != nil:
+			cpc.Spec.AppHarbor.BaseURL = url
+		case cpc.Spec.WebTranslateIt != nil:
+			cpc.Spec.WebTranslateIt.BaseURL = url
+		}
+	})
+}
+
+// refreshCluster notes whether a provider's ClusterProviderConfig is
+// stored (terminating included), after a step that may have removed it.
+func (m *trustModel) refreshCluster(p string) {
+	m.cpcThere[p] = m.e.Get(&collabv1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: cpcName(p)}})
 }
 
 // drawGrants draws one or two grants for a provider's
@@ -185,6 +230,12 @@ func (m *trustModel) permits(c *collabv1alpha1.Collaborator) bool {
 		return true
 	}
 	p := c.Spec.ProviderName()
+	if !m.cpcThere[p] {
+		// No grants to deny it: whoever connects reports the
+		// ClusterProviderConfig missing (connector.Permit), and the
+		// object stays a candidate of its grant.
+		return true
+	}
 	var member string
 	asked := 0
 	switch {
@@ -229,12 +280,16 @@ func (m *trustModel) permits(c *collabv1alpha1.Collaborator) bool {
 	return false
 }
 
-// setGrants stores a provider's ClusterProviderConfig's grants.
+// setGrants stores a provider's ClusterProviderConfig's grants; while it
+// is gone (broken credentials) they are what repair creates it with.
 func (m *trustModel) setGrants(p string, grants []collabv1alpha1.ClusterGrant) {
+	m.grants[p] = grants
+	if !m.cpcThere[p] {
+		return
+	}
 	cpc := &collabv1alpha1.ClusterProviderConfig{}
 	cpc.Name = cpcName(p)
-	m.e.Edit(cpc, func() { cpc.Spec.Grants = grants })
-	m.grants[p] = grants
+	m.e.Edit(cpc, func() { cpc.Spec.Grants = slices.Clone(grants) })
 }
 
 // editGrants narrows or widens a ClusterProviderConfig's grants at random.

@@ -25,8 +25,8 @@ func (m *trustModel) converge() {
 	m.logf("the faults stop; the credentials are repaired; the ClusterProviderConfigs' grants are left wide; passes run until a round changes nothing")
 	for round := 1; ; round++ {
 		quiet := true
-		for _, p := range ct.ProviderNames {
-			if m.repair(p) {
+		for _, c := range allCreds {
+			if m.repair(c) {
 				quiet = false
 			}
 		}
@@ -43,11 +43,11 @@ func (m *trustModel) converge() {
 				quiet = false
 			}
 		}
-		// The ProviderConfig and Secret reconcilers matter here only to let
-		// a terminating ProviderConfig or Secret go once unused (it is then
+		// The ProviderConfig, ClusterProviderConfig and Secret reconcilers
+		// matter here only to let a terminating one go once unused (it is then
 		// created again): the Collaborator reconciler reads neither's status.
-		for _, p := range ct.ProviderNames {
-			if m.terminating(p) && !m.otherControllers(p) {
+		for _, c := range allCreds {
+			if m.terminating(c) && !m.otherControllers(c) {
 				quiet = false
 			}
 		}
@@ -188,10 +188,10 @@ func (m *trustModel) checkExpiredConverged(s slot, c *collabv1alpha1.Collaborato
 	}
 }
 
-// terminating reports a provider's fixture ProviderConfig or Secret
-// deleted and held by a finalizer.
-func (m *trustModel) terminating(p string) bool {
-	for _, o := range []client.Object{ct.ProviderConfig(p), ct.Secret(p)} {
+// terminating reports a credentials object or its Secret deleted and
+// held by a finalizer.
+func (m *trustModel) terminating(c creds) bool {
+	for _, o := range []client.Object{c.config(), c.secret()} {
 		if m.e.Get(o) && !o.GetDeletionTimestamp().IsZero() {
 			return true
 		}

@@ -17,6 +17,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
+	"github.com/collab-dev/collaborator-operator/internal/controller/clusterproviderconfig"
 	"github.com/collab-dev/collaborator-operator/internal/controller/collaborator"
 	"github.com/collab-dev/collaborator-operator/internal/controller/connector"
 	ct "github.com/collab-dev/collaborator-operator/internal/controller/controllertest"
@@ -58,7 +59,17 @@ import (
 // QuantConnect, one for AppHarbor, their Secrets in the cluster resource
 // namespace): one person per provider declared from two namespaces, one
 // grant; their grants are redrawn (narrowed, widened) and namespaces
-// relabelled at random (model_cluster_test.go).
+// relabelled at random (model_cluster_test.go); their credentials are
+// broken and repaired as the ProviderConfigs' are (the Secret misspelt or
+// deleted, plainly or by force, the ClusterProviderConfig deleted, plainly
+// or by force, its baseURL not allowed; repair creates it again with its
+// current grants), and the ClusterProviderConfig reconciler and the Secret
+// reconciler of the cluster resource namespace run beside the others.
+// The in-use finalizers are checked too: after a pass that wrote at the
+// provider (connector.Hold) and after their reconcilers while
+// Collaborators use them, the credentials object and its Secret carry
+// collab.dev/in-use, and a plain delete of one then leaves it Terminating
+// (model_world_test.go, checkHeld, checkHold, plainDelete).
 //
 // The invariants are checked after every step and pass
 // (model_check_test.go); at the end of each sequence the faults stop, the
@@ -157,6 +168,7 @@ type trustModel struct {
 	e   *ct.Env
 	r   *collaborator.Reconciler
 	pcr *providerconfig.Reconciler
+	cpr *clusterproviderconfig.Reconciler
 	sr  *inuse.SecretReconciler
 
 	// fault answers the next matching calls of the pass under way.
@@ -185,6 +197,15 @@ type trustModel struct {
 	// (model_cluster_test.go).
 	grants   map[string][]collabv1alpha1.ClusterGrant
 	labelled map[string]bool
+	// cpcThere: the provider's ClusterProviderConfig is stored
+	// (terminating included); while it is not, its grants deny nobody.
+	cpcThere map[string]bool
+	// mustHold names the credentials objects (creds.objectName) that must
+	// carry the in-use finalizer now: a pass wrote at the provider
+	// through them (connector.Hold), or their reconciler ran while
+	// Collaborators used them, and nothing released or re-created them
+	// since. A plain delete of one must leave it Terminating.
+	mustHold map[string]bool
 }
 
 // slotState is what the model remembers about a grant (a person) across
@@ -294,6 +315,7 @@ func newTrustModel(outer *testing.T, rt *rapid.T) *trustModel {
 		t: rt, e: ct.New(ct.Within(outer, rt), ct.WithoutManagedFields(), ct.WithClusterResourceNamespace(clusterNS)),
 		outage: map[string]*fake.Answer{}, handAdded: map[string]bool{}, createdFor: map[types.UID][]string{},
 		state: map[string]*slotState{}, prev: map[string]*collabv1alpha1.Collaborator{}, touched: map[string]bool{},
+		cpcThere: map[string]bool{}, mustHold: map[string]bool{},
 	}
 	for _, s := range modelSlots {
 		m.state[s.person] = &slotState{}
@@ -339,7 +361,8 @@ func (m *trustModel) seedPeople(t *rapid.T) {
 func (m *trustModel) start(conn *connector.Connector) {
 	m.r = &collaborator.Reconciler{Client: m.e.Client, Connector: conn, Recorder: m.e.Recorder}
 	m.pcr = &providerconfig.Reconciler{Client: m.e.Client, Connector: conn}
-	m.sr = &inuse.SecretReconciler{Client: m.e.Client}
+	m.cpr = &clusterproviderconfig.Reconciler{Client: m.e.Client, Connector: conn}
+	m.sr = &inuse.SecretReconciler{Client: m.e.Client, ClusterResourceNamespace: clusterNS}
 }
 
 // object reads a slot's object afresh, or nil when it is not stored.

@@ -6,8 +6,11 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"pgregory.net/rapid"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	collabv1alpha1 "github.com/collab-dev/collaborator-operator/api/v1alpha1"
@@ -19,15 +22,85 @@ import (
 // credentials, the providers' answers, the manager, and a person reading
 // statuses.
 
+// creds is one credentials object of a provider and its Secret: the
+// fixture ProviderConfig in ct.Namespace, or (cluster) its
+// ClusterProviderConfig with its Secret in the cluster resource namespace.
+type creds struct {
+	provider string
+	cluster  bool
+}
+
+// allCreds are every credentials object of the model.
+var allCreds = func() []creds {
+	out := make([]creds, 0, len(ct.ProviderNames)+len(clusterProviders))
+	for _, p := range ct.ProviderNames {
+		out = append(out, creds{provider: p})
+	}
+	for _, p := range clusterProviders {
+		out = append(out, creds{provider: p, cluster: true})
+	}
+	return out
+}()
+
+func drawCreds(t *rapid.T) creds { return rapid.SampledFrom(allCreds).Draw(t, "credentials") }
+
+func (c creds) String() string {
+	if c.cluster {
+		return "ClusterProviderConfig " + cpcName(c.provider)
+	}
+	return "ProviderConfig " + ct.ConfigName(c.provider)
+}
+
+// secret is the Secret the credentials object names, as the fixture has it.
+func (c creds) secret() *corev1.Secret {
+	if c.cluster {
+		return clusterSecret(c.provider)
+	}
+	return ct.Secret(c.provider)
+}
+
+// config is an empty credentials object of c's kind and name, to read.
+func (c creds) config() client.Object {
+	if c.cluster {
+		return &collabv1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: cpcName(c.provider)}}
+	}
+	return ct.ProviderConfig(c.provider)
+}
+
+// key names the credentials object (config) or its Secret in mustHold.
+func (c creds) key(secret bool) string {
+	if secret {
+		return "Secret of " + c.String()
+	}
+	return c.String()
+}
+
+// users reports whether a stored Collaborator references c (as the model
+// knew the store after the previous step).
+func (m *trustModel) users(c creds) bool {
+	for _, s := range modelSlots {
+		if s.provider == c.provider && s.cluster == c.cluster && m.prev[s.name] != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // breakCredentials makes a provider's credentials unusable in one of the
 // ways a person does. Deletes honour the in-use finalizers (the object
-// then stays, terminating, until the ProviderConfig and Secret
-// reconcilers let it go); force deletes strip them first.
+// then stays, terminating, until the ProviderConfig, ClusterProviderConfig
+// and Secret reconcilers let it go); force deletes strip them first.
 func (m *trustModel) breakCredentials(t *rapid.T) {
-	p := drawProvider(t)
-	how := rapid.SampledFrom([]string{"Secret key misspelt", "Secret deleted", "Secret deleted by force",
-		"ProviderConfig deleted", "ProviderConfig deleted by force", "baseURL not allowed", "ProviderConfig for another provider"}).Draw(t, "how")
-	sec, pc := ct.Secret(p), ct.ProviderConfig(p)
+	c := drawCreds(t)
+	hows := []string{"Secret key misspelt", "Secret deleted", "Secret deleted by force",
+		"ProviderConfig deleted", "ProviderConfig deleted by force", "baseURL not allowed", "ProviderConfig for another provider"}
+	if c.cluster {
+		hows = []string{"Secret key misspelt", "Secret deleted", "Secret deleted by force",
+			"ClusterProviderConfig deleted", "ClusterProviderConfig deleted by force", "baseURL not allowed"}
+	}
+	how := rapid.SampledFrom(hows).Draw(t, "how")
+	p := c.provider
+	sec, pc := c.secret(), c.config()
 	secThere, pcThere := m.e.Get(sec), m.e.Get(pc)
 	did := true
 	switch {
@@ -39,18 +112,20 @@ func (m *trustModel) breakCredentials(t *rapid.T) {
 			delete(sec.Data, key)
 		})
 	case how == "Secret deleted" && secThere && sec.DeletionTimestamp.IsZero():
-		m.e.Delete(sec)
+		m.plainDelete(c, true, sec)
 	case how == "Secret deleted by force" && secThere:
-		m.e.ForceDelete(sec)
-	case how == "ProviderConfig deleted" && pcThere && pc.DeletionTimestamp.IsZero():
-		m.e.Delete(pc)
-	case how == "ProviderConfig deleted by force" && pcThere:
-		m.e.ForceDelete(pc)
+		m.forceDelete(c, true, sec)
+	case strings.HasSuffix(how, "ProviderConfig deleted") && pcThere && pc.GetDeletionTimestamp().IsZero():
+		m.plainDelete(c, false, pc)
+	case strings.HasSuffix(how, "ProviderConfig deleted by force") && pcThere:
+		m.forceDelete(c, false, pc)
+	case how == "baseURL not allowed" && pcThere && c.cluster:
+		m.setClusterBaseURL(p, ct.NotAllowedURL)
 	case how == "baseURL not allowed" && pcThere:
 		ct.SetBaseURL(m.e, p, ct.NotAllowedURL)
 	case how == "ProviderConfig for another provider":
 		if pcThere {
-			m.e.ForceDelete(pc)
+			m.forceDelete(c, false, pc)
 		}
 		other := ahName
 		if p == ahName {
@@ -62,39 +137,96 @@ func (m *trustModel) breakCredentials(t *rapid.T) {
 	default:
 		did = false
 	}
-	m.logf("break the %s credentials (%s; done: %t)", p, how, did)
+	if c.cluster {
+		m.refreshCluster(p)
+		if did {
+			m.count("cluster credentials broken: " + how)
+		}
+	}
+	m.logf("break the %s credentials (%s; done: %t)", c, how, did)
 }
 
-// repair makes a provider's fixture credentials usable again, as a person
-// does, and reports whether anything needed it. A terminating
-// ProviderConfig or Secret is left to go (its users still log in through
-// it; the reconcilers let it go when unused, then it is created again).
-func (m *trustModel) repair(p string) bool {
+// plainDelete deletes a credentials object (or its Secret) as kubectl
+// does, honouring the in-use finalizer: one the model knows in use
+// (mustHold) must then stay, Terminating, for the revocations still to
+// come.
+func (m *trustModel) plainDelete(c creds, secret bool, obj client.Object) {
+	m.e.Delete(obj)
+	there := m.e.Get(obj)
+	switch {
+	case m.mustHold[c.key(secret)] && !there:
+		m.t.Fatalf("the %s was in use (it must carry the in-use finalizer), yet a plain delete removed it at once", c.key(secret))
+	case there:
+		m.count("plain deletes of credentials left Terminating by the in-use finalizer")
+		if m.mustHold[c.key(secret)] {
+			m.count("plain deletes of credentials known in use left Terminating")
+		}
+		if c.cluster {
+			m.count("plain deletes of cluster credentials left Terminating by the in-use finalizer")
+		}
+	default:
+		delete(m.mustHold, c.key(secret))
+	}
+}
+
+// forceDelete deletes a credentials object (or its Secret) whatever its
+// finalizers; one created again starts without the in-use finalizer.
+func (m *trustModel) forceDelete(c creds, secret bool, obj client.Object) {
+	m.e.ForceDelete(obj)
+	delete(m.mustHold, c.key(secret))
+}
+
+// createCreds stores a credentials object (or its Secret) anew: it carries no
+// in-use finalizer until a pass or its reconciler adds one.
+func (m *trustModel) createCreds(c creds, secret bool, obj client.Object) {
+	m.e.Create(obj)
+	delete(m.mustHold, c.key(secret))
+}
+
+// repair makes a provider's credentials usable again, as a person does,
+// and reports whether anything needed it. A terminating credentials
+// object or Secret is left to go (its users still log in through it; the
+// reconcilers let it go when unused, then it is created again). A
+// ClusterProviderConfig is created again with the grants the model holds.
+func (m *trustModel) repair(c creds) bool {
 	var did []string
-	sec := ct.Secret(p)
+	p := c.provider
+	sec := c.secret()
 	switch {
 	case !m.e.Get(sec):
-		m.e.Create(ct.Secret(p))
+		m.createCreds(c, true, c.secret())
 		did = append(did, "Secret created")
 	case !sameData(sec.Data, ct.Secret(p).Data):
 		m.e.Edit(sec, func() { sec.Data = ct.Secret(p).Data })
 		did = append(did, "Secret keys fixed")
 	}
 	want, _ := ct.ProviderConfig(p).Spec.Endpoint()
-	pc := ct.ProviderConfig(p)
-	if !m.e.Get(pc) {
-		m.e.Create(ct.ProviderConfig(p))
-		did = append(did, "ProviderConfig created")
-	} else if got, ok := pc.Spec.Endpoint(); !ok || got.Provider != p {
-		m.e.ForceDelete(pc)
-		m.e.Create(ct.ProviderConfig(p))
-		did = append(did, "ProviderConfig re-created for its provider")
-	} else if got.BaseURL != want.BaseURL {
-		ct.SetBaseURL(m.e, p, "")
-		did = append(did, "baseURL restored")
+	if c.cluster {
+		cpc := &collabv1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: cpcName(p)}}
+		if !m.e.Get(cpc) {
+			m.createCreds(c, false, m.clusterConfig(p))
+			m.cpcThere[p] = true
+			did = append(did, "ClusterProviderConfig created with grants "+grantsString(m.grants[p]))
+		} else if got, _ := cpc.Spec.Endpoint(); got.BaseURL != want.BaseURL {
+			m.setClusterBaseURL(p, "")
+			did = append(did, "baseURL restored")
+		}
+	} else {
+		pc := ct.ProviderConfig(p)
+		if !m.e.Get(pc) {
+			m.createCreds(c, false, ct.ProviderConfig(p))
+			did = append(did, "ProviderConfig created")
+		} else if got, ok := pc.Spec.Endpoint(); !ok || got.Provider != p {
+			m.forceDelete(c, false, pc)
+			m.createCreds(c, false, ct.ProviderConfig(p))
+			did = append(did, "ProviderConfig re-created for its provider")
+		} else if got.BaseURL != want.BaseURL {
+			ct.SetBaseURL(m.e, p, "")
+			did = append(did, "baseURL restored")
+		}
 	}
 	if len(did) > 0 {
-		m.logf("repair the %s credentials: %v", p, did)
+		m.logf("repair the %s credentials: %v", c, did)
 	}
 	return len(did) > 0
 }
@@ -177,15 +309,87 @@ func (m *trustModel) restart(*rapid.T) {
 	m.logf("restart the manager")
 }
 
-// otherControllers runs the ProviderConfig and Secret reconcilers of a
-// provider's fixture credentials: they hold, and once unused release, the
-// in-use finalizers.
-func (m *trustModel) otherControllers(p string) bool {
-	pcPass := m.e.ReconcileKey(m.pcr, types.NamespacedName{Namespace: ct.Namespace, Name: ct.ConfigName(p)}, nil)
-	secPass := m.e.ReconcileKey(m.sr, types.NamespacedName{Namespace: ct.Namespace, Name: ct.SecretName(p)}, nil)
-	m.logf("reconcile the %s ProviderConfig (err %v, writes %v) and Secret (err %v, writes %v)",
-		p, pcPass.Err, pcPass.Writes, secPass.Err, secPass.Writes)
+// otherControllers runs the reconcilers of a credentials object
+// (ProviderConfig or ClusterProviderConfig) and of its Secret: they hold,
+// and once unused release, the in-use finalizers. While Collaborators use
+// an object that names its fixture Secret, both must hold the finalizer
+// after them; a plain delete of either must then leave it Terminating.
+func (m *trustModel) otherControllers(c creds) bool {
+	var pcPass ct.Pass
+	if c.cluster {
+		pcPass = m.e.ReconcileKey(m.cpr, types.NamespacedName{Name: cpcName(c.provider)}, nil)
+		m.refreshCluster(c.provider)
+	} else {
+		pcPass = m.e.ReconcileKey(m.pcr, types.NamespacedName{Namespace: ct.Namespace, Name: ct.ConfigName(c.provider)}, nil)
+	}
+	sec := c.secret()
+	secPass := m.e.ReconcileKey(m.sr, client.ObjectKeyFromObject(sec), nil)
+	m.logf("reconcile the %s (err %v, writes %v) and its Secret (err %v, writes %v)",
+		c, pcPass.Err, pcPass.Writes, secPass.Err, secPass.Writes)
+	m.checkHeld(c, pcPass, secPass)
 	return pcPass.Quiet() && secPass.Quiet()
+}
+
+// checkHeld is the in-use finalizer after the reconcilers of c and its
+// Secret ran: held on both while Collaborators use c, which names its
+// fixture Secret (a ProviderConfig re-created for another provider names
+// another one). What they released (unused, or no longer named) no longer
+// must hold it.
+func (m *trustModel) checkHeld(c creds, pcPass, secPass ct.Pass) {
+	cfg, sec := c.config(), c.secret()
+	cfgThere, secThere := m.e.Get(cfg), m.e.Get(sec)
+	if !cfgThere || !controllerutil.ContainsFinalizer(cfg, collabv1alpha1.InUseFinalizer) {
+		delete(m.mustHold, c.key(false))
+	}
+	if !secThere || !controllerutil.ContainsFinalizer(sec, collabv1alpha1.InUseFinalizer) {
+		delete(m.mustHold, c.key(true))
+	}
+	if !m.users(c) || !cfgThere || pcPass.Err != nil || secPass.Err != nil {
+		return
+	}
+	var spec *collabv1alpha1.ProviderConfigSpec
+	switch o := cfg.(type) {
+	case *collabv1alpha1.ProviderConfig:
+		spec = &o.Spec
+	case *collabv1alpha1.ClusterProviderConfig:
+		spec = &o.Spec.ProviderConfigSpec
+	}
+	if ep, ok := spec.Endpoint(); !ok || ep.Provider != c.provider {
+		return
+	}
+	m.count("in-use finalizers checked after their reconcilers")
+	if c.cluster {
+		m.count("in-use finalizers of cluster credentials checked after their reconcilers")
+	}
+	for _, o := range []client.Object{cfg, sec} {
+		if o == client.Object(sec) && !secThere {
+			continue
+		}
+		if !controllerutil.ContainsFinalizer(o, collabv1alpha1.InUseFinalizer) {
+			m.t.Fatalf("the %s is used by Collaborators, yet after its reconciler it lacks the in-use finalizer %s (finalizers %v)",
+				c.key(o == client.Object(sec)), collabv1alpha1.InUseFinalizer, o.GetFinalizers())
+		}
+		m.mustHold[c.key(o == client.Object(sec))] = true
+	}
+}
+
+// checkHold is connector.Hold after a pass of a Collaborator through c
+// (not being deleted) that wrote at the provider: before any write that
+// grants access, c and its Secret carry the in-use finalizer.
+func (m *trustModel) checkHold(s slot, c creds) {
+	cfg, sec := c.config(), c.secret()
+	for _, o := range []client.Object{cfg, sec} {
+		isSecret := o == client.Object(sec)
+		if !m.e.Get(o) || !controllerutil.ContainsFinalizer(o, collabv1alpha1.InUseFinalizer) {
+			m.t.Fatalf("a pass of %s wrote at %s through the %s, yet the %s does not carry the in-use finalizer %s: "+
+				"a plain delete of it would leave the revocation without credentials", s.name, s.provider, c, c.key(isSecret),
+				collabv1alpha1.InUseFinalizer)
+		}
+		m.mustHold[c.key(isSecret)] = true
+	}
+	if c.cluster {
+		m.count("passes through cluster credentials that wrote, checked for the in-use finalizers")
+	}
 }
 
 func (m *trustModel) personActsStep(t *rapid.T) {
